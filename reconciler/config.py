@@ -1,0 +1,118 @@
+"""`reconciler.yaml`: where the task files live, the ownership marker, and the environments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+
+from reconciler.errors import ConfigError, Problem, ProblemsFound
+from reconciler.model import MARKER, Strict
+from reconciler.yamlsource import YamlError, read_single
+
+CONFIG_NAME = "reconciler.yaml"
+
+
+class Environment(Strict):
+    tenant: str | None = Field(default=None, description="The tenant URL, https://...")
+    vars: dict[str, str] = Field(default_factory=dict, description="Values for ${var.NAME}.")
+
+    @field_validator("vars", mode="before")
+    @classmethod
+    def _scalars_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: ("true" if v is True else "false" if v is False else str(v))
+                if isinstance(v, int | float | bool)
+                else v
+                for k, v in value.items()
+            }
+        return value
+
+
+class Config(Strict):
+    tasks: str = Field(default="tasks/", description="Where task files live.")
+    marker: str = Field(default=MARKER, min_length=1, description="The ownership annotation.")
+    environments: dict[str, Environment] = Field(default_factory=dict)
+    defaultEnvironment: str | None = Field(
+        default=None, description="The environment used when --env is not given."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The configuration resolved for one run: tasks directory, marker, environment and its vars."""
+
+    root: Path
+    tasks_dir: Path
+    marker: str
+    environment: str | None
+    tenant: str | None
+    vars: Mapping[str, str]
+    config_path: Path | None
+
+
+def load_config(path: Path) -> Config:
+    """Read a configuration file; a missing file is the default configuration."""
+    if not path.exists():
+        return Config()
+    shown = str(path)
+    try:
+        doc = read_single(shown, path.read_bytes())
+    except YamlError as exc:
+        raise ProblemsFound([Problem(shown, exc.line, exc.column, exc.message)]) from None
+    if doc is None:
+        return Config()
+    if not isinstance(doc.data, dict):
+        raise ProblemsFound(
+            [Problem(shown, doc.line, doc.column, "expected a mapping of settings")]
+        )
+    try:
+        return Config.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line, column = doc.where(loc)
+            where = ".".join(str(p) for p in loc)
+            problems.append(Problem(shown, line, column, f"{where}: {err['msg']}"))
+        raise ProblemsFound(problems) from None
+
+
+def resolve_settings(
+    *,
+    config_file: Path | None,
+    tasks: Path | None,
+    env: str | None,
+    tenant: str | None,
+    environ: Mapping[str, str],
+    cwd: Path,
+) -> Settings:
+    """Combine flags, environment variables and the configuration file, flags first."""
+    path = config_file or cwd / CONFIG_NAME
+    if config_file is not None and not config_file.exists():
+        raise ConfigError(f"configuration file {config_file} does not exist")
+    config = load_config(path)
+    root = path.parent if path.exists() else cwd
+    environment = None
+    env = env or config.defaultEnvironment
+    if env is not None:
+        environment = config.environments.get(env)
+        if environment is None:
+            known = ", ".join(sorted(config.environments)) or "none are defined"
+            raise ConfigError(f"unknown environment `{env}` (known: {known}) in {path}")
+    tasks_dir = tasks if tasks is not None else root / config.tasks
+    return Settings(
+        root=root,
+        tasks_dir=tasks_dir,
+        marker=config.marker,
+        environment=env,
+        tenant=tenant
+        or environ.get("QLIK_TENANT_URL")
+        or (environment.tenant if environment else None),
+        vars=dict(environment.vars) if environment else {},
+        config_path=path if path.exists() else None,
+    )

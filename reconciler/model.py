@@ -1,0 +1,248 @@
+"""Task files as pydantic models: the short form most users write and the full-form escape hatch.
+
+A file's document is a full-form task when it has `states` (the API document itself, DESIGN 2.2);
+otherwise it is a short-form task (DESIGN 2.1). Both reject unknown keys. Keys that steer the tool
+rather than the task (`renamedFrom`, `migrateFrom`, `allowCycle`) are common to both.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+MARKER = "managed-by:qlik-task-reconciler"
+SPEC_VERSION = "0.8"
+WORKFLOW_VERSION = "1.0.0"
+RUN_FINISHED = "com.qlik.v1.task.run.finished"
+RUN_FINISHED_SOURCE = "system-events.task"
+DATA_UPDATED = "com.qlik/active-analytics-orch"
+DATA_UPDATED_SOURCE = "dataset.updated"
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class Reload(Strict):
+    """The app to reload."""
+
+    appId: NonEmpty = Field(description="The app's id (a UUID), or ${var.NAME}.")
+    partial: bool = Field(default=False, description="A partial reload.")
+
+
+class CronSpec(Strict):
+    expression: NonEmpty
+    validUntil: str | None = None
+
+
+class Schedule(Strict):
+    """When a task runs: exactly one of recurrence, cron or interval."""
+
+    recurrence: str | None = Field(
+        default=None, description="One RRULE, e.g. RRULE:FREQ=DAILY;BYHOUR=6;BYMINUTE=0;BYSECOND=0"
+    )
+    cron: str | CronSpec | None = Field(
+        default=None, description='A cron expression: "0 6 * * 1-5"'
+    )
+    interval: str | None = Field(default=None, description="An ISO 8601 repeating interval.")
+    timezone: NonEmpty | None = Field(default=None, description="IANA name; default UTC.")
+    startDateTime: str | None = Field(
+        default=None, description="Local time without offset, e.g. 2026-01-01T06:00:00"
+    )
+    endDateTime: str | None = Field(default=None, description="Local time without offset.")
+
+
+class Upstream(Strict):
+    """One upstream of a chain: a task of this tree by name, or any task by id."""
+
+    task: NonEmpty | None = Field(default=None, description="A task name from this tree.")
+    taskId: NonEmpty | None = Field(default=None, description="The id of a task outside the tree.")
+    status: Literal["succeeded", "failed", "any"] = Field(
+        default="succeeded", description="Which outcome of the upstream triggers this task."
+    )
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> Upstream:
+        if (self.task is None) == (self.taskId is None):
+            raise ValueError("give exactly one of `task` (a name in this tree) or `taskId`")
+        return self
+
+
+class Common(Strict):
+    """Keys shared by both forms."""
+
+    name: NonEmpty = Field(description="Unique in the tenant; the task's identity.")
+    description: str | None = None
+    enabled: bool = Field(default=True, description="A task declared in git is meant to run.")
+    annotations: list[str] = Field(default_factory=list)
+    renamedFrom: list[NonEmpty] = Field(
+        default_factory=list, description="Earlier names: rename the remote task in place."
+    )
+    migrateFrom: NonEmpty | None = Field(
+        default=None, description="The id of the legacy reload-task this task replaces."
+    )
+    allowCycle: bool = Field(
+        default=False, description="Allow this task to be part of a cycle (a continuous reload)."
+    )
+
+    @field_validator("renamedFrom", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class ShortTask(Common):
+    """The short form: an app to reload and at most one trigger."""
+
+    reload: Reload
+    schedule: Schedule | None = None
+    after: list[Upstream | NonEmpty] | None = Field(
+        default=None,
+        description="Run when upstream tasks finish: task names, or {task|taskId, status} mappings.",
+    )
+    when: Literal["any", "all"] = Field(
+        default="any", description="any: one upstream finishing triggers; all: wait for all."
+    )
+    onDataUpdate: bool = Field(default=False, description="Run when the app's data is updated.")
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | dict) else value
+
+    @field_validator("after", mode="after")
+    @classmethod
+    def _names_are_upstreams(
+        cls, value: list[Upstream | str] | None
+    ) -> list[Upstream | str] | None:
+        if value is None:
+            return None
+        return [Upstream(task=item) if isinstance(item, str) else item for item in value]
+
+    @property
+    def upstreams(self) -> list[Upstream]:
+        """The upstreams of `after`, names already turned into `Upstream` values."""
+        return [u if isinstance(u, Upstream) else Upstream(task=u) for u in self.after or []]
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ShortTask:
+        kinds = [
+            k
+            for k, v in (
+                ("schedule", self.schedule),
+                ("after", self.after),
+                ("onDataUpdate", self.onDataUpdate),
+            )
+            if v
+        ]
+        if len(kinds) > 1:
+            raise ValueError(
+                f"a task has at most one trigger, this one has {' and '.join(kinds)}; "
+                "split it into two tasks"
+            )
+        return self
+
+
+# -- full form: the API document (Serverless Workflow 0.8 with Qlik's additions) ---------------
+
+
+class Correlation(Strict):
+    contextAttributeName: Literal["id", "status", "appId", "spaceId", "datasetId"]
+    contextAttributeValue: str | None = None
+    taskRef: NonEmpty | None = Field(
+        default=None, description="A task name of this tree, in place of the `id` value."
+    )
+
+
+class EventDef(Strict):
+    name: NonEmpty
+    type: NonEmpty
+    source: NonEmpty
+    kind: str | None = None
+    dataOnly: bool | None = None
+    correlation: list[Correlation] = Field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+
+
+class FunctionRef(Strict):
+    refName: NonEmpty
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class Action(Strict):
+    name: str | None = None
+    functionRef: FunctionRef
+
+
+class OnEvent(Strict):
+    eventRefs: list[str] = Field(default_factory=list)
+    actionMode: str | None = None
+    actions: list[Action] = Field(default_factory=list)
+
+
+class State(Strict):
+    name: NonEmpty
+    type: NonEmpty
+    end: bool | None = None
+    exclusive: bool | None = None
+    onEvents: list[OnEvent] = Field(default_factory=list)
+
+
+class Start(Strict):
+    stateName: NonEmpty
+    schedule: str | Schedule
+
+
+class FullTask(Common):
+    """The full form: the API document as written, for what the short form cannot say."""
+
+    start: Start | None = None
+    events: list[EventDef] | None = None
+    states: list[State]
+    specVersion: str | None = None
+    version: str | None = None
+    keepActive: bool | None = None
+    key: str | None = None
+
+
+TaskFile = ShortTask | FullTask
+TOOL_KEYS = ("renamedFrom", "migrateFrom", "allowCycle")
+
+
+def is_full_form(data: dict[str, Any]) -> bool:
+    """The full form is recognised by its `states`."""
+    return "states" in data
+
+
+def field_names(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a task file document, for editors (schemas/task.schema.json)."""
+    short = ShortTask.model_json_schema(ref_template="#/$defs/{model}")
+    full = FullTask.model_json_schema(ref_template="#/$defs/{model}")
+    defs: dict[str, Any] = {**short.pop("$defs", {}), **full.pop("$defs", {})}
+    defs["ShortTask"] = short
+    defs["FullTask"] = full
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://qlik-task-reconciler/schemas/task.schema.json",
+        "title": "qlik-task-reconciler task file",
+        "description": "A Qlik Cloud scheduling task: the short form, or the full API document.",
+        "oneOf": [{"$ref": "#/$defs/ShortTask"}, {"$ref": "#/$defs/FullTask"}],
+        "$defs": defs,
+    }

@@ -1,0 +1,229 @@
+"""The comparison rules: one table, one function for both sides (DESIGN 4).
+
+`normalize(doc, declared=...)` turns a desired document or a live one into the form in which equal
+means "nothing to change". Each rule is a row of `RULES` with the reason it exists; every rule has a
+test. A document read back from the service normalises equal to the one that was sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import model
+
+Doc = dict[str, Any]
+
+SERVER_OWNED = ("id", "resourceId", "links", "metadata")
+"""Fields the service owns; never compared (DESIGN 4)."""
+
+TOP_DEFAULTS: Mapping[str, Any] = {
+    "description": "",
+    "enabled": False,  # the service's default: a task without `enabled` is not running
+    "keepActive": False,
+    "specVersion": model.SPEC_VERSION,
+    "version": model.WORKFLOW_VERSION,
+    "annotations": [],
+    "events": [],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a rule may know beyond the document: the attribute names the desired side declares
+    in its run-finished correlations (None when normalising the desired side itself)."""
+
+    declared_run_attributes: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    why: str
+    apply: Callable[[Doc, Context], None]
+
+
+def _states(doc: Doc) -> Iterator[Doc]:
+    yield from (s for s in doc.get("states") or [] if isinstance(s, dict))
+
+
+def _on_events(doc: Doc) -> Iterator[Doc]:
+    for state in _states(doc):
+        yield from (o for o in state.get("onEvents") or [] if isinstance(o, dict))
+
+
+def _events(doc: Doc) -> Iterator[Doc]:
+    yield from (e for e in doc.get("events") or [] if isinstance(e, dict))
+
+
+def _correlations(event: Doc) -> Iterator[Doc]:
+    yield from (c for c in event.get("correlation") or [] if isinstance(c, dict))
+
+
+def _drop_server_owned(doc: Doc, _: Context) -> None:
+    for key in SERVER_OWNED:
+        doc.pop(key, None)
+
+
+def _top_defaults(doc: Doc, _: Context) -> None:
+    for key, value in TOP_DEFAULTS.items():
+        if doc.get(key) is None:
+            doc[key] = copy.deepcopy(value)
+    if doc.get("start") is None:
+        doc.pop("start", None)
+
+
+def _nested_defaults(doc: Doc, _: Context) -> None:
+    for state in _states(doc):
+        state.setdefault("exclusive", True)  # Serverless Workflow 0.8: event states are exclusive
+        if state.get("end") is None:
+            state["end"] = True
+    for on_event in _on_events(doc):
+        on_event.setdefault("actionMode", "sequential")
+        on_event.setdefault("eventRefs", [])
+        for action in on_event.get("actions") or []:
+            args = (action.get("functionRef") or {}).get("arguments")
+            if isinstance(args, dict):
+                args.setdefault("partial", False)
+    for event in _events(doc):
+        event.setdefault("dataOnly", True)  # Serverless Workflow 0.8 default
+        event.setdefault("correlation", [])
+    schedule = (doc.get("start") or {}).get("schedule")
+    if isinstance(schedule, dict) and not schedule.get("timezone"):
+        schedule["timezone"] = "UTC"
+
+
+def _lower_enums(doc: Doc, _: Context) -> None:
+    for state in _states(doc):
+        if isinstance(state.get("type"), str):
+            state["type"] = state["type"].lower()
+    for on_event in _on_events(doc):
+        if isinstance(on_event.get("actionMode"), str):
+            on_event["actionMode"] = on_event["actionMode"].lower()
+    for event in _events(doc):
+        for corr in _correlations(event):
+            value = corr.get("contextAttributeValue")
+            if corr.get("contextAttributeName") == "status" and isinstance(value, str):
+                corr["contextAttributeValue"] = value.lower()
+
+
+def _ignore_added_run_attributes(doc: Doc, ctx: Context) -> None:
+    declared = ctx.declared_run_attributes
+    if declared is None:
+        return
+    for event in _events(doc):
+        if event.get("type") != model.RUN_FINISHED:
+            continue
+        event["correlation"] = [
+            c
+            for c in _correlations(event)
+            if c.get("contextAttributeName") not in {"appId", "spaceId"}
+            or c.get("contextAttributeName") in declared
+        ]
+
+
+def _sort_sets(doc: Doc, _: Context) -> None:
+    if isinstance(doc.get("annotations"), list):
+        doc["annotations"] = sorted(set(map(str, doc["annotations"])))
+    for event in _events(doc):
+        event["correlation"] = sorted(
+            _correlations(event),
+            key=lambda c: (str(c.get("contextAttributeName")), str(c.get("contextAttributeValue"))),
+        )
+    for on_event in _on_events(doc):
+        if isinstance(on_event.get("eventRefs"), list):
+            on_event["eventRefs"] = sorted(map(str, on_event["eventRefs"]))
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "server-owned",
+        "id, resourceId, links and metadata belong to the service",
+        _drop_server_owned,
+    ),
+    Rule("top-defaults", "an omitted field equals its default on both sides", _top_defaults),
+    Rule(
+        "nested-defaults",
+        "exclusive, end, actionMode, partial, dataOnly, timezone",
+        _nested_defaults,
+    ),
+    Rule("enum-case", "EVENT equals event; SUCCEEDED equals succeeded", _lower_enums),
+    Rule(
+        "service-added-correlations",
+        "the service may add the upstream's appId/spaceId to run-finished correlations",
+        _ignore_added_run_attributes,
+    ),
+    Rule("order-insensitive", "annotations, correlations and eventRefs are sets", _sort_sets),
+)
+
+
+def declared_run_attributes(doc: Mapping[str, Any]) -> frozenset[str]:
+    """Attribute names a (desired) document correlates on in its run-finished events."""
+    names: set[str] = set()
+    for event in doc.get("events") or []:
+        if isinstance(event, dict) and event.get("type") == model.RUN_FINISHED:
+            names.update(str(c.get("contextAttributeName")) for c in _correlations(event))
+    return frozenset(names)
+
+
+def normalize(doc: Mapping[str, Any], *, desired: Mapping[str, Any] | None = None) -> Doc:
+    """`doc` in comparable form. Pass the desired document as `desired` when normalising a live one."""
+    out: Doc = copy.deepcopy(dict(doc))
+    ctx = Context(declared_run_attributes(desired) if desired is not None else None)
+    for rule in RULES:
+        rule.apply(out, ctx)
+    return out
+
+
+FIELD_ORDER = (
+    "name",
+    "description",
+    "enabled",
+    "annotations",
+    "start",
+    "events",
+    "states",
+    "keepActive",
+    "key",
+    "specVersion",
+    "version",
+)
+"""The order in which changed fields are shown and patched: what people read first, first."""
+
+
+def changed_fields(desired: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:
+    """Top-level fields whose normalised values differ, in FIELD_ORDER (then alphabetically)."""
+    keys = set(desired) | set(live)
+    rank = {k: i for i, k in enumerate(FIELD_ORDER)}
+    ordered = sorted(keys, key=lambda k: (rank.get(k, len(rank)), k))
+    return [k for k in ordered if desired.get(k) != live.get(k)]
+
+
+def patch_ops(
+    fields: list[str], desired_raw: Mapping[str, Any], live_raw: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """One JSON Patch operation per changed top-level field (no index paths into lists).
+
+    `add` where the live document lacks the field (RFC 6902 `replace` fails on a missing member),
+    `remove` where git does not state it (the service then applies its default), `replace` otherwise.
+    """
+    ops: list[dict[str, Any]] = []
+    for key in fields:
+        pointer = "/" + key.replace("~", "~0").replace("/", "~1")
+        if key in desired_raw:
+            op = "replace" if key in live_raw else "add"
+            ops.append({"op": op, "path": pointer, "value": copy.deepcopy(desired_raw[key])})
+        elif key in live_raw:
+            ops.append({"op": "remove", "path": pointer})
+    return ops
+
+
+def fingerprint(live: Mapping[str, Any]) -> str:
+    """A digest of what the plan compared of a live task: a saved plan is stale when it changes."""
+    body = {"id": live.get("id"), "doc": normalize(live)}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]

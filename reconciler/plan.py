@@ -1,0 +1,429 @@
+"""Desired tasks + live tasks → a Plan: the exact, ordered list of what apply will do.
+
+Pure: everything it needs is passed in (task files already loaded, the live listing, the legacy
+listing); nothing is read or sent here. Terminology:
+
+- managed: a live task carrying the marker annotation; only those are ever changed or deleted.
+- unmanaged: a live task without the marker; listed, never touched (unless adopted).
+- conflict: an unmanaged task holds the name of a desired task (nothing happens without --adopt).
+- placeholder: `(known after apply: NAME)`, an upstream id apply learns when it creates NAME.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler import normalize, render
+from reconciler.chains import ChainGraph, live_graph
+from reconciler.load import LoadedTask
+
+
+class Kind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    MIGRATE = "migrate"
+    CONFLICT = "conflict"
+
+
+SYMBOL = {
+    Kind.CREATE: "+",
+    Kind.UPDATE: "~",
+    Kind.DELETE: "-",
+    Kind.MIGRATE: ">",
+    Kind.CONFLICT: "!",
+}
+
+
+@dataclass(slots=True)
+class Action:
+    """One thing apply will do to one task (a conflict is one it will not do)."""
+
+    kind: Kind
+    name: str
+    reason: str
+    source: str | None = None
+    task_id: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    patch: list[dict[str, Any]] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
+    upstreams: list[str] = field(default_factory=list)
+    remote_fingerprint: str | None = None
+    migrate_from: str | None = None
+    delete_legacy: str | None = None
+    enable: bool = False
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.kind]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.kind.value,
+            "name": self.name,
+            "task_id": self.task_id,
+            "source": self.source,
+            "reason": self.reason,
+            "before": self.before,
+            "after": self.after,
+            "patch": self.patch,
+            "fields": self.fields,
+            "upstreams": self.upstreams,
+            "remote_fingerprint": self.remote_fingerprint,
+            "migrate_from": self.migrate_from,
+            "delete_legacy": self.delete_legacy,
+            "enable": self.enable,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Action:
+        return cls(
+            kind=Kind(data["action"]),
+            name=data["name"],
+            reason=data.get("reason", ""),
+            source=data.get("source"),
+            task_id=data.get("task_id"),
+            before=data.get("before"),
+            after=data.get("after"),
+            patch=list(data.get("patch") or []),
+            fields=list(data.get("fields") or []),
+            upstreams=list(data.get("upstreams") or []),
+            remote_fingerprint=data.get("remote_fingerprint"),
+            migrate_from=data.get("migrate_from"),
+            delete_legacy=data.get("delete_legacy"),
+            enable=bool(data.get("enable")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTask:
+    """A live task the plan mentions without acting on it (unmanaged ones, legacy ones)."""
+
+    id: str
+    name: str
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "detail": self.detail}
+
+
+@dataclass(slots=True)
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    unmanaged: list[RemoteTask] = field(default_factory=list)
+    legacy: list[RemoteTask] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    managed_count: int = 0
+
+    def of(self, kind: Kind) -> list[Action]:
+        return [a for a in self.actions if a.kind is kind]
+
+    @property
+    def conflicts(self) -> list[Action]:
+        return self.of(Kind.CONFLICT)
+
+    @property
+    def changes(self) -> list[Action]:
+        return [a for a in self.actions if a.kind is not Kind.CONFLICT]
+
+    @property
+    def has_changes(self) -> bool:
+        """Conflicts count: the tenant does not match git."""
+        return bool(self.actions)
+
+    def summary(self) -> dict[str, int]:
+        return {kind.value: len(self.of(kind)) for kind in Kind}
+
+    def summary_line(self) -> str:
+        if not self.has_changes:
+            return "No changes. The tenant matches git."
+        s = self.summary()
+        line = (
+            f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete, "
+            f"{s['migrate']} to migrate."
+        )
+        if s["conflict"]:
+            line += f" {s['conflict']} conflict(s) need --adopt or a rename."
+        return line
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    marker: str
+    adopt: bool = False
+    prune: bool = True
+    keep_legacy: bool = False
+    targets: tuple[str, ...] = ()
+
+
+def is_managed(doc: Mapping[str, Any], marker: str) -> bool:
+    return marker in (doc.get("annotations") or [])
+
+
+def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
+    meta = doc.get("metadata") or {}
+    return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))
+
+
+def desired_graph(tasks: Sequence[LoadedTask]) -> ChainGraph:
+    graph = ChainGraph()
+    for task in tasks:
+        graph.add(task.name, render.upstream_names(task))
+    return graph
+
+
+@dataclass(slots=True)
+class _Match:
+    live: dict[str, Any] | None = None
+    how: str = ""  # "name", "rename", "migrated", "adopt"
+    detail: str = ""
+
+
+def build_plan(
+    tasks: Sequence[LoadedTask],
+    live: Sequence[Mapping[str, Any]],
+    options: Options,
+    legacy: Sequence[Mapping[str, Any]] | None = None,
+) -> Plan:
+    """The plan that makes `live` match `tasks`. `legacy` is None when there is no legacy listing."""
+    plan = Plan()
+    marker = options.marker
+    managed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    unmanaged: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    migrated: dict[str, dict[str, Any]] = {}
+    for doc in live:
+        (managed if is_managed(doc, marker) else unmanaged)[str(doc.get("name"))].append(dict(doc))
+        origin = (doc.get("metadata") or {}).get("migratedFrom")
+        if origin:
+            migrated[str(origin)] = dict(doc)
+    for group in (*managed.values(), *unmanaged.values()):
+        group.sort(key=_created)
+    plan.managed_count = sum(len(g) for g in managed.values())
+    legacy_by_id = {str(t.get("id")): dict(t) for t in legacy or []}
+
+    claimed: set[str] = set()
+    matches: dict[str, _Match] = {}
+    duplicates: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    desired_names = {t.name for t in tasks}
+    for task in tasks:
+        match = _Match()
+        own = managed.get(task.name, [])
+        if own:
+            match = _Match(own[0], "name")
+            duplicates.extend((extra, own[0]) for extra in own[1:])
+        if match.live is None:
+            for old in task.spec.renamedFrom:
+                candidates = [d for d in managed.get(old, []) if d["id"] not in claimed]
+                if candidates and old not in desired_names:
+                    match = _Match(candidates[0], "rename", old)
+                    duplicates.extend((extra, candidates[0]) for extra in candidates[1:])
+                    break
+        if match.live is None and task.spec.migrateFrom in migrated:
+            candidate = migrated[str(task.spec.migrateFrom)]
+            if candidate["id"] not in claimed:
+                match = _Match(candidate, "migrated")
+        if match.live is None and unmanaged.get(task.name):
+            match = _Match(unmanaged[task.name][0], "adopt" if options.adopt else "conflict")
+        if match.live is not None:
+            claimed.add(str(match.live["id"]))
+        matches[task.name] = match
+
+    ids = {name: str(m.live["id"]) for name, m in matches.items() if m.live and m.how != "conflict"}
+    graph = desired_graph(tasks)
+    by_name = {t.name: t for t in tasks}
+    creates: list[Action] = []
+    updates: list[Action] = []
+    for task in tasks:
+        match = matches[task.name]
+        desired = render.render(task, ids, marker)
+        ups = [u for u in graph.upstreams.get(task.name, []) if u in by_name]
+        if match.how == "conflict":
+            assert match.live is not None
+            updates.append(
+                Action(
+                    Kind.CONFLICT,
+                    task.name,
+                    f"an unmanaged task with this name exists (id {match.live['id']}); "
+                    "use --adopt to manage it, or rename the task in git",
+                    source=task.path,
+                    task_id=str(match.live["id"]),
+                )
+            )
+            continue
+        if match.live is None:
+            creates.append(_create(task, desired, ups, legacy, legacy_by_id, options))
+            continue
+        action = _update(task, desired, match, ups)
+        pending_legacy = _pending_legacy(task, match.live, legacy_by_id, options)
+        if action is None and pending_legacy:
+            action = Action(
+                Kind.MIGRATE,
+                task.name,
+                f"finish the migration: delete legacy reload-task {pending_legacy}, "
+                "already migrated to this task",
+                source=task.path,
+                task_id=str(match.live["id"]),
+                remote_fingerprint=normalize.fingerprint(match.live),
+                upstreams=ups,
+            )
+        if action is not None:
+            action.delete_legacy = pending_legacy
+            updates.append(action)
+
+    deletes = _deletes(live, managed, claimed, duplicates, options)
+    order = graph.order()
+    rank = {name: i for i, name in enumerate(order)}
+    creates.sort(key=lambda a: rank.get(a.name, len(rank)))
+    plan.actions = creates + updates + deletes
+    if options.targets:
+        plan.actions = _targeted(plan.actions, graph, options.targets)
+    for name, group in sorted(unmanaged.items()):
+        for doc in group:
+            if matches.get(name) and matches[name].live is doc and matches[name].how == "adopt":
+                continue
+            plan.unmanaged.append(
+                RemoteTask(str(doc.get("id")), name, f"app {doc.get('resourceId') or '?'}")
+            )
+    referenced = {t.spec.migrateFrom for t in tasks if t.spec.migrateFrom}
+    for legacy_id, doc in legacy_by_id.items():
+        if legacy_id not in referenced and not doc.get("migrated"):
+            plan.legacy.append(
+                RemoteTask(legacy_id, str(doc.get("appId") or ""), "not migrated; see `migrate`")
+            )
+    return plan
+
+
+def _create(
+    task: LoadedTask,
+    desired: dict[str, Any],
+    ups: list[str],
+    legacy: Sequence[Mapping[str, Any]] | None,
+    legacy_by_id: Mapping[str, Mapping[str, Any]],
+    options: Options,
+) -> Action:
+    origin = task.spec.migrateFrom
+    enable = bool(desired.get("enabled"))
+    if origin and origin in legacy_by_id:
+        return Action(
+            Kind.MIGRATE,
+            task.name,
+            f"migrate legacy reload-task {origin} to a scheduling task"
+            + ("" if options.keep_legacy else ", then delete the legacy task"),
+            source=task.path,
+            after=desired,
+            upstreams=ups,
+            migrate_from=origin,
+            delete_legacy=None if options.keep_legacy else origin,
+            enable=enable,
+        )
+    reason = "not in the tenant"
+    if origin:
+        reason += f"; legacy reload-task {origin} " + (
+            "no longer exists" if legacy is not None else "cannot be read on this tenant"
+        )
+    return Action(
+        Kind.CREATE,
+        task.name,
+        reason,
+        source=task.path,
+        after=desired,
+        upstreams=ups,
+        enable=enable,
+    )
+
+
+def _update(
+    task: LoadedTask, desired: dict[str, Any], match: _Match, ups: list[str]
+) -> Action | None:
+    live = match.live
+    assert live is not None
+    want = normalize.normalize(desired)
+    have = normalize.normalize(live, desired=desired)
+    fields = normalize.changed_fields(want, have)
+    if not fields:
+        return None
+    detail = ", ".join(fields)
+    others = ", ".join(f for f in fields if f != "name")
+    if match.how == "rename":
+        reason = f"renamed from {match.detail!r}" + (f"; also changes {others}" if others else "")
+    elif match.how == "adopt":
+        reason = f"adopt the unmanaged task of this name (it gets the marker); changes {detail}"
+    elif match.how == "migrated":
+        reason = f"the task migrated from the legacy reload-task differs from git: {detail}"
+    else:
+        reason = f"differs from git: {detail}"
+    before = {k: have.get(k) for k in fields}
+    after = {k: desired.get(k, want.get(k)) for k in fields}
+    return Action(
+        Kind.UPDATE,
+        task.name,
+        reason,
+        source=task.path,
+        task_id=str(live["id"]),
+        before=before,
+        after=after,
+        patch=normalize.patch_ops(fields, desired, live),
+        fields=fields,
+        upstreams=ups,
+        remote_fingerprint=normalize.fingerprint(live),
+    )
+
+
+def _pending_legacy(
+    task: LoadedTask,
+    live: Mapping[str, Any],
+    legacy_by_id: Mapping[str, Mapping[str, Any]],
+    options: Options,
+) -> str | None:
+    origin = task.spec.migrateFrom
+    if options.keep_legacy or not origin or origin not in legacy_by_id:
+        return None
+    if (live.get("metadata") or {}).get("migratedFrom") != origin:
+        return None
+    return origin
+
+
+def _deletes(
+    live: Sequence[Mapping[str, Any]],
+    managed: Mapping[str, list[dict[str, Any]]],
+    claimed: set[str],
+    duplicates: Iterable[tuple[dict[str, Any], dict[str, Any]]],
+    options: Options,
+) -> list[Action]:
+    reasons: dict[str, tuple[dict[str, Any], str]] = {}
+    for extra, kept in duplicates:
+        reasons[str(extra["id"])] = (
+            extra,
+            f"duplicate of {kept['id']} (same name, managed); keeping the oldest, created "
+            f"{_created(kept)[0] or 'earlier'}",
+        )
+    if options.prune:
+        for group in managed.values():
+            for doc in group:
+                if str(doc["id"]) not in claimed and str(doc["id"]) not in reasons:
+                    reasons[str(doc["id"])] = (doc, "managed, but no task file declares it")
+    if not reasons:
+        return []
+    graph = live_graph(live)
+    order = list(reversed(graph.order(reasons)))
+    return [
+        Action(
+            Kind.DELETE,
+            str(reasons[task_id][0].get("name")),
+            reasons[task_id][1],
+            task_id=task_id,
+            before=normalize.normalize(reasons[task_id][0]),
+            remote_fingerprint=normalize.fingerprint(reasons[task_id][0]),
+        )
+        for task_id in order
+    ]
+
+
+def _targeted(actions: list[Action], graph: ChainGraph, targets: Iterable[str]) -> list[Action]:
+    keep = graph.closure_upstream(targets) | set(targets)
+    return [a for a in actions if a.name in keep]

@@ -1,0 +1,84 @@
+"""Safe YAML reading: positions kept, values as written, hostile input refused quickly."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.yamlsource import YamlError, read_documents
+
+
+def test_positions_of_keys_and_values_are_kept() -> None:
+    (doc,) = read_documents("f.yaml", b"name: A\nreload:\n  appId: x\n")
+    assert doc.keys[("reload", "appId")] == (3, 3)
+    assert doc.values[("reload", "appId")] == (3, 10)
+    assert doc.where(("reload", "appId", "nowhere")) == (3, 3)
+
+
+def test_timestamps_stay_the_strings_written() -> None:
+    (doc,) = read_documents("f.yaml", b"a: 2026-01-01T06:00:00\nb: 2026-01-01\n")
+    assert doc.data == {"a": "2026-01-01T06:00:00", "b": "2026-01-01"}
+
+
+def test_multi_document_files_number_their_documents() -> None:
+    docs = list(read_documents("f.yaml", b"name: A\n---\nname: B\n---\n"))
+    assert [d.data["name"] for d in docs] == ["A", "B"]
+    assert [d.line for d in docs] == [1, 3]
+
+
+BILLION_LAUGHS = b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
+    b"%s: &%s [%s]\n" % (c.encode(), c.encode(), b", ".join([b"*" + p.encode()] * 9))
+    for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"a: 1\na: 2\n", "duplicate key"),
+        (b"a: !!python/object/apply:os.system [echo]\n", "only plain YAML values"),
+        (b"a: !!binary aGVsbG8=\nb: !custom x\n", "only plain YAML values"),
+        (BILLION_LAUGHS, "alias bomb"),
+        (b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", "nesting deeper"),
+        (b"".join(b"  " * i + b"k:\n" for i in range(200)), "nesting deeper"),
+        (b"name: \xff\xfe\n", "not UTF-8"),
+        (b"x" * (3 * 1024 * 1024), "larger than"),
+        (b"a: [1, 2\n", "YAML syntax error"),
+    ],
+    ids=[
+        "duplicate",
+        "python-tag",
+        "unknown-tags",
+        "alias-bomb",
+        "flow-nesting",
+        "block-nesting",
+        "utf8",
+        "huge",
+        "syntax",
+    ],
+)
+def test_hostile_input_is_refused_quickly_with_a_location(raw: bytes, fragment: str) -> None:
+    started = time.process_time()
+    with pytest.raises(YamlError) as info:
+        list(read_documents("f.yaml", raw))
+    assert fragment in info.value.message
+    assert info.value.line >= 1
+    assert time.process_time() - started < 5  # bounded work, not a performance assertion
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab:- \n[]{}&*!'\"#|>%@`,?\t0") + ["\x00", "é"]), max_size=80
+    )
+)
+def test_any_text_either_parses_or_is_a_located_error(text: str) -> None:
+    try:
+        for doc in read_documents("f.yaml", text.encode()):
+            assert doc.line >= 1
+    except YamlError as exc:
+        assert exc.line >= 1
+        assert exc.column >= 1
