@@ -1,0 +1,466 @@
+"""The only code that speaks HTTP to a tenant: one thin send loop (throttle, send, decide, retry with
+tenacity) and the typed operations plan, apply, drift and migrate call. httpx exceptions are
+translated here, once, into `ApiError`; they never escape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.stop import stop_base
+from tenacity.wait import wait_exponential, wait_random
+
+from reconciler import __version__
+from reconciler.errors import AmbiguousWriteError, ApiError
+from reconciler.qlik.auth import Credentials, QlikAuth, TokenError, validate_tenant_url
+from reconciler.qlik.error_body import api_error, with_note
+from reconciler.qlik.limits import (
+    RETRYABLE_STATUSES,
+    Action,
+    Clock,
+    Failure,
+    RateLimits,
+    RequestCounter,
+    RetryPolicy,
+    Sleep,
+    Throttle,
+    Verdict,
+    classify_failure,
+    decide_response,
+    decide_transport,
+    retry_after_from,
+    tier_for,
+)
+
+__all__ = ["OnRetry", "RateLimits", "RequestCounter", "RetryPolicy", "TenantClient"]
+
+log = logging.getLogger("reconciler.qlik")
+
+JsonObject = dict[str, Any]
+OnRetry = Callable[[str, int, float, str], None]  # (operation, attempt, wait_seconds, reason)
+
+TASKS = "/api/scheduling/tasks"
+LEGACY_TASKS = "/api/v1/reload-tasks"
+APPS = "/api/v1/apps"
+PAGE_LIMIT = 100
+USER_AGENT = f"qlik-task-reconciler/{__version__}"
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+class _Again(Exception):
+    """Internal: this attempt failed in a way worth retrying; `error` is raised if the budget ends."""
+
+    def __init__(self, verdict: Verdict, error: ApiError) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+        self.error = error
+
+
+@dataclass(slots=True)
+class _Call:
+    """One operation across its attempts."""
+
+    operation: str
+    method: str
+    url: str | httpx.URL
+    params: Mapping[str, str] | None
+    body: Any
+    expected: frozenset[int]  # error statuses handed back to the operation instead of raised
+    attempts: int = 0
+    maybe_processed: bool = False
+
+
+class _OutOfTime(stop_base):
+    """Stop when the next wait would end past the operation's time budget (on the injected clock)."""
+
+    def __init__(self, clock: Clock, start: float, seconds: float) -> None:
+        self._clock, self._start, self._seconds = clock, start, seconds
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._clock() - self._start + retry_state.upcoming_sleep > self._seconds
+
+
+def _quoted(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+def scim_string(value: str) -> str:
+    """A SCIM string literal (RFC 7644 §3.4.2.2: JSON string rules, so quotes and backslashes are
+    escaped)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+class TenantClient:
+    """An async client for one tenant. Use as `async with TenantClient(url, credentials) as c:`."""
+
+    def __init__(
+        self,
+        tenant_url: str,
+        credentials: Credentials,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: RateLimits | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        on_retry: OnRetry | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_connections: int = 16,
+    ) -> None:
+        self.tenant_url = validate_tenant_url(tenant_url)
+        self.requests = RequestCounter()
+        self.limits = limits or RateLimits()
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._on_retry = on_retry
+        self._throttle = Throttle(self.limits, clock=clock, sleep=sleep)
+        self._backoff = wait_exponential(
+            multiplier=self.retry.base, max=self.retry.cap
+        ) + wait_random(0, self.retry.base)
+        self._auth = QlikAuth(
+            credentials,
+            tenant_url=self.tenant_url,
+            user_agent=USER_AGENT,
+            clock=clock,
+            on_token_request=lambda: self.requests.sent("oauth_token"),
+            on_token_answer=self._saw_token_answer,
+        )
+        self._http = httpx.AsyncClient(
+            base_url=self.tenant_url,
+            auth=self._auth,
+            transport=transport,
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"TenantClient({self.tenant_url!r})"
+
+    async def __aenter__(self) -> TenantClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- scheduling tasks -------------------------------------------------------------------------
+
+    async def list_tasks(self, filter: str | None = None) -> list[JsonObject]:
+        """Every task the caller can see (all pages), optionally narrowed by a SCIM filter. Sorted by
+        creation so that tasks updated while we page do not move between pages."""
+        params = {"limit": str(PAGE_LIMIT), "sort": "+createdAt"}
+        if filter is not None:
+            params["filter"] = filter
+        pages = await self._pages("list_tasks", TASKS, params)
+        assert pages is not None
+        return pages
+
+    async def find_tasks_by_name(self, name: str) -> list[JsonObject]:
+        """Tasks named exactly `name` (the service compares case-insensitively; we do not)."""
+        params = {"limit": str(PAGE_LIMIT), "filter": f"name eq {scim_string(name)}"}
+        found = await self._pages("find_tasks_by_name", TASKS, params)
+        assert found is not None
+        return [task for task in found if task.get("name") == name]
+
+    async def get_task(self, task_id: str) -> JsonObject:
+        response = await self._send("get_task", "GET", f"{TASKS}/{_quoted(task_id)}")
+        return self._object(response)
+
+    async def create_task(self, doc: JsonObject, migrate_from: str | None = None) -> JsonObject:
+        """Create a task. Raises AmbiguousWriteError when the request may or may not have been
+        processed: the caller resolves that by listing (`find_tasks_by_name`)."""
+        params = {"migrateFrom": migrate_from} if migrate_from is not None else None
+        response = await self._send("create_task", "POST", TASKS, params=params, body=doc)
+        return self._object(response)
+
+    async def patch_task(self, task_id: str, ops: Sequence[JsonObject]) -> JsonObject | None:
+        """Apply a JSON Patch (RFC 6902); the task as answered (200), or None (204)."""
+        response = await self._send(
+            "patch_task", "PATCH", f"{TASKS}/{_quoted(task_id)}", body=list(ops)
+        )
+        if response.status_code == 204 or not response.content.strip():
+            return None
+        return self._object(response)
+
+    async def put_task(self, task_id: str, doc: JsonObject) -> JsonObject:
+        """Replace a task; the task as answered (read back if the answer has no body)."""
+        response = await self._send("put_task", "PUT", f"{TASKS}/{_quoted(task_id)}", body=doc)
+        if response.status_code == 204 or not response.content.strip():
+            return await self.get_task(task_id)
+        return self._object(response)
+
+    async def delete_task(self, task_id: str) -> None:
+        await self._send("delete_task", "DELETE", f"{TASKS}/{_quoted(task_id)}")
+
+    async def start_task(self, task_id: str, source: str | None = None) -> JsonObject:
+        params = {"source": source} if source is not None else None
+        path = f"{TASKS}/{_quoted(task_id)}/actions/start"
+        response = await self._send("start_task", "POST", path, params=params)
+        return self._object(response) if response.content.strip() else {}
+
+    async def last_run(self, task_id: str) -> JsonObject | None:
+        """The task's most recent run, or None if it never ran (404)."""
+        path = f"{TASKS}/{_quoted(task_id)}/runs/last"
+        response = await self._send("last_run", "GET", path, expected=frozenset({404}))
+        return None if response.status_code == 404 else self._object(response)
+
+    async def list_runs(self, task_id: str, *, max_runs: int | None = None) -> list[JsonObject]:
+        """The task's runs, newest first (all pages, or the first `max_runs`)."""
+        path = f"{TASKS}/{_quoted(task_id)}/runs"
+        runs = await self._pages("list_runs", path, {"limit": str(PAGE_LIMIT)}, max_items=max_runs)
+        assert runs is not None
+        return runs
+
+    # -- legacy reload-tasks and apps -------------------------------------------------------------
+
+    async def list_legacy_reload_tasks(self) -> list[JsonObject] | None:
+        """Every legacy reload-task (all pages), or None when the tenant no longer has the legacy
+        endpoint (404 on the first page)."""
+        params = {"limit": str(PAGE_LIMIT)}
+        return await self._pages("list_legacy_reload_tasks", LEGACY_TASKS, params, missing_ok=True)
+
+    async def delete_legacy_reload_task(self, legacy_id: str) -> None:
+        path = f"{LEGACY_TASKS}/{_quoted(legacy_id)}"
+        await self._send("delete_legacy_reload_task", "DELETE", path)
+
+    async def get_app(self, app_id: str) -> JsonObject | None:
+        """The app, or None when it does not exist or is not visible to the caller (404, 403)."""
+        path = f"{APPS}/{_quoted(app_id)}"
+        response = await self._send("get_app", "GET", path, expected=frozenset({403, 404}))
+        return None if response.status_code in (403, 404) else self._object(response)
+
+    # -- paging -----------------------------------------------------------------------------------
+
+    async def _pages(
+        self,
+        operation: str,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        missing_ok: bool = False,
+        max_items: int | None = None,
+    ) -> list[JsonObject] | None:
+        """All items of a paged list, following `links.next.href` until it is absent. Any page
+        failing fails the whole list: a short list would look like deleted tasks."""
+        items: list[JsonObject] = []
+        ids: set[object] = set()
+        url: str | httpx.URL = path
+        query: Mapping[str, str] | None = params
+        seen: set[str] = set()
+        while True:
+            expected = frozenset({404}) if missing_ok and not seen else frozenset()
+            response = await self._send(operation, "GET", url, params=query, expected=expected)
+            if response.status_code == 404:
+                return None
+            doc = self._object(response)
+            data = doc.get("data")
+            if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+                raise self._malformed(response, "the answer has no list of data")
+            for item in data:
+                key = item.get("id")
+                if key is None or key not in ids:
+                    items.append(item)
+                    ids.add(key)
+            if max_items is not None and len(items) >= max_items:
+                return items[:max_items]
+            href = _next_href(doc)
+            if href is None:
+                return items
+            next_url = self._on_tenant(response.request.url, href)
+            if next_url is None:
+                raise self._malformed(response, "the next page link is not a URL")
+            if str(next_url) in seen:
+                raise self._malformed(response, "the next page link repeats a page")
+            seen.add(str(next_url))
+            url, query = next_url, None
+
+    def _on_tenant(self, current: httpx.URL, href: str) -> httpx.URL | None:
+        """A link (absolute, or relative to the page it came from) as a path and query on the
+        tenant's own origin: whatever host a link names, the credentials only go to the tenant."""
+        base = httpx.URL(self.tenant_url)
+        try:
+            url = current.join(href)
+            return url.copy_with(scheme=base.scheme, host=base.host, port=base.port)
+        except httpx.InvalidURL:
+            return None
+
+    # -- the send loop ----------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        operation: str,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        expected: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        call = _Call(operation, method, url, params, body, expected)
+        policy = self.retry
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(policy.max_attempts)
+            | _OutOfTime(self._clock, self._clock(), policy.max_seconds),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Again),
+            sleep=self._sleep,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        try:
+            response: httpx.Response = await retrying(self._attempt, call)
+        except _Again as again:
+            error = again.error
+        else:
+            return response
+        # Raised outside the handler so that nothing is chained to it.
+        raise with_note(error, f"gave up after {call.attempts} attempts")
+
+    async def _attempt(self, call: _Call) -> httpx.Response:
+        tier = tier_for(call.method)
+        await self._throttle.acquire(tier)
+        call.attempts += 1
+        self.requests.sent(call.operation)
+        request = self._http.build_request(
+            call.method, call.url, params=call.params, json=call.body
+        )
+        path = request.url.path
+        failure: tuple[Failure, str, str] | None = None
+        token_error: TokenError | None = None
+        try:
+            response = await self._http.send(request)
+        except httpx.HTTPError as exc:
+            kind, what = classify_failure(exc, request)
+            failure = (kind, what, self._auth.scrub(str(exc)))
+        except TokenError as exc:
+            token_error = exc
+        # Errors are raised below, outside the handlers: nothing chains to an httpx exception (its
+        # request holds the Authorization header).
+        if token_error is not None:
+            if token_error.status not in RETRYABLE_STATUSES:
+                raise token_error
+            verdict = Verdict(Action.RETRY, f"token endpoint HTTP {token_error.status}")
+            raise _Again(verdict, token_error)
+        if failure is not None:
+            kind, what, text = failure
+            verdict = decide_transport(call.method, kind, what)
+            error_cls = AmbiguousWriteError if verdict.action is Action.AMBIGUOUS else ApiError
+            title = f"from the tenant: {what}"  # reads on from "no response"
+            error = error_cls(call.method, path, 0, title=title, detail=text or None)
+            if kind is Failure.MAYBE_SENT:
+                call.maybe_processed = True
+            return self._act(verdict, error)
+
+        status = response.status_code
+        log.debug("%s %s -> %s", call.method, path, status)
+        verdict = decide_response(call.method, status, retry_after_from(response.headers))
+        if status == 429:
+            self.requests.throttled += 1
+        if verdict.action is Action.DONE or status in call.expected:
+            return response
+        if call.method == "DELETE" and status == 404 and call.maybe_processed:
+            log.info("%s %s: gone after an unanswered attempt; counted as deleted", "DELETE", path)
+            return response
+        if verdict.action is Action.RETRY and status != 429:
+            call.maybe_processed = True
+        error_cls = AmbiguousWriteError if verdict.action is Action.AMBIGUOUS else ApiError
+        error = api_error(
+            call.method,
+            path,
+            status,
+            body=response.content,
+            content_type=response.headers.get("content-type", ""),
+            reason=response.reason_phrase,
+            scrub=self._auth.scrub,
+            cls=error_cls,
+        )
+        return self._act(verdict, error)
+
+    def _act(self, verdict: Verdict, error: ApiError) -> httpx.Response:
+        if verdict.action is Action.RETRY:
+            raise _Again(verdict, error)
+        if verdict.action is Action.AMBIGUOUS:
+            raise with_note(error, "the write may or may not have been applied")
+        raise error
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Seconds before the next attempt: the answer's Retry-After, else exponential backoff with
+        jitter. A 429 makes its whole tier wait as long (the other tier goes on)."""
+        again = _again(state)
+        seconds = again.verdict.retry_after
+        if seconds is None:
+            seconds = min(self.retry.cap, self._backoff(state))
+        if again.verdict.blocks_tier:
+            call: _Call = state.args[0]
+            self._throttle.block(tier_for(call.method), min(seconds, self.retry.max_seconds))
+        return seconds
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        again = _again(state)
+        call: _Call = state.args[0]
+        self.requests.retries += 1
+        wait = state.upcoming_sleep
+        log.info(
+            "%s: %s; retry %d in %.1f s",
+            call.operation,
+            again.error.one_line(),
+            call.attempts,
+            wait,
+        )
+        if self._on_retry is not None:
+            self._on_retry(call.operation, call.attempts, wait, again.verdict.reason)
+
+    def _saw_token_answer(self, response: httpx.Response) -> None:
+        if response.status_code == 429:
+            self.requests.throttled += 1
+
+    # -- answers ----------------------------------------------------------------------------------
+
+    def _object(self, response: httpx.Response) -> JsonObject:
+        try:
+            doc = json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            doc = None
+        if not isinstance(doc, dict):
+            raise self._malformed(response, "the answer is not a JSON object")
+        return doc
+
+    def _malformed(self, response: httpx.Response, why: str) -> ApiError:
+        request = response.request
+        return ApiError(request.method, request.url.path, response.status_code, title=why)
+
+
+def _again(state: RetryCallState) -> _Again:
+    outcome = state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    assert isinstance(exc, _Again)
+    return exc
+
+
+def _next_href(doc: JsonObject) -> str | None:
+    links = doc.get("links")
+    nxt = links.get("next") if isinstance(links, dict) else None
+    href = nxt.get("href") if isinstance(nxt, dict) else None
+    return href if isinstance(href, str) and href.strip() else None
