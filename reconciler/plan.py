@@ -282,9 +282,23 @@ def build_plan(
     plan.actions = creates + updates + deletes
     if options.targets:
         plan.actions = _targeted(plan.actions, graph, options.targets)
+    conflicted = {a.name for a in plan.actions if a.kind is Kind.CONFLICT}
+    for action in plan.actions:
+        blocked = sorted(
+            (render.placeholders(action.after) | render.placeholders(action.patch)) & conflicted
+        )
+        if blocked:
+            plan.warnings.append(
+                f"{action.name!r} runs after {', '.join(map(repr, blocked))}, which is in conflict: "
+                "it will be skipped until the conflict is resolved (--adopt or a rename)"
+            )
     for name, group in sorted(unmanaged.items()):
         for doc in group:
-            if matches.get(name) and matches[name].live is doc and matches[name].how == "adopt":
+            if (
+                matches.get(name)
+                and matches[name].live is doc
+                and matches[name].how in ("adopt", "conflict")
+            ):
                 continue
             plan.unmanaged.append(
                 RemoteTask(str(doc.get("id")), name, f"app {doc.get('resourceId') or '?'}")
@@ -367,7 +381,11 @@ def _update(
         task_id=str(live["id"]),
         before=before,
         after=after,
-        patch=normalize.patch_ops(fields, desired, live),
+        # Fields git states that the live document lacks ride along with a change that happens
+        # anyway, so the service never sees a document without them (for example specVersion).
+        patch=normalize.patch_ops(
+            fields + [k for k in desired if k not in live and k not in fields], desired, live
+        ),
         fields=fields,
         upstreams=ups,
         remote_fingerprint=normalize.fingerprint(live),

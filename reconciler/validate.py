@@ -114,7 +114,7 @@ def _schedule(task: LoadedTask, now: datetime | None, problems: list[Problem]) -
     if now is not None and not task.spec.migrateFrom:
         late = schedule.check_end_in_past(value, now)
         if late is not None:
-            problems.append(task.problem((*loc, "endDateTime"), late.message, "warning"))
+            problems.append(task.problem((*loc, late.field), late.message, "warning"))
 
 
 def _structure(task: LoadedTask, problems: list[Problem]) -> None:

@@ -396,7 +396,8 @@ def test_markdown_comment() -> None:
     assert f'- schedule.recurrence: "{DAILY_6}"' in comment
     assert f'+ schedule.recurrence: "{DAILY_7}"' in comment
     assert "next runs after apply: 2026-11-21 07:00 CET" in comment
-    for section in ("Conflicts", "Not managed: never changed", "Warnings"):
+    sections = ["Conflicts", "Warnings"] + (["Not managed: never changed"] if plan.unmanaged else [])
+    for section in sections:
         assert f"\n### {section}\n" in comment
     assert "not shown" not in comment
 

@@ -1,0 +1,338 @@
+"""Plan + client → results: the thin loop that carries out a plan, in order, in parallel, safely.
+
+Phases run one after the other: creates and migrations (an upstream before the tasks that wait for
+its id), then updates, then deletes (a downstream before its upstream). Within a phase, independent
+actions run in parallel up to `parallelism`; the client's rate-limit buckets pace them. One failed
+action does not stop the others; the actions that depend on it are skipped. POST is never repeated
+blindly: a create whose answer was lost is resolved by listing the tasks of that name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from reconciler import normalize, render
+from reconciler.chains import run_finished_upstreams
+from reconciler.errors import AmbiguousWriteError, ApiError, GuardRefusedError, StalePlanError
+from reconciler.plan import Action, Kind, Plan, is_managed
+from reconciler.qlik.client import TenantClient
+
+ENABLE = [{"op": "replace", "path": "/enabled", "value": True}]
+MAX_CREATE_ATTEMPTS = 3
+
+
+class Status(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(slots=True)
+class Outcome:
+    action: Action
+    status: Status
+    detail: str = ""
+    task_id: str | None = None
+
+
+class Reporter(Protocol):
+    """What apply says while it works: a progress bar and CI log lines are two reporters."""
+
+    def action_started(self, action: Action) -> None: ...
+
+    def action_finished(self, outcome: Outcome) -> None: ...
+
+    def retrying(self, operation: str, attempt: int, wait: float, reason: str) -> None: ...
+
+
+class SilentReporter:
+    def action_started(self, action: Action) -> None:
+        pass
+
+    def action_finished(self, outcome: Outcome) -> None:
+        pass
+
+    def retrying(self, operation: str, attempt: int, wait: float, reason: str) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def with_status(self, status: Status) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status is status]
+
+    @property
+    def ok(self) -> bool:
+        return not self.with_status(Status.FAILED) and not self.with_status(Status.SKIPPED)
+
+    def summary_line(self) -> str:
+        done, failed, skipped = (len(self.with_status(s)) for s in Status)
+        if failed or skipped:
+            return (
+                f"Apply incomplete: {done} done, {failed} failed, {skipped} skipped. "
+                "Fix the failures and run apply again: it continues where this one stopped."
+            )
+        return f"Apply complete: {done} done, 0 failed, 0 skipped."
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """The mass-delete guard (DESIGN 6)."""
+
+    allow_mass_delete: bool = False
+    max_deletes: int | None = None
+    fraction: float = 0.2
+
+    def check(self, plan: Plan) -> None:
+        deletes = len(plan.of(Kind.DELETE))
+        if self.allow_mass_delete or deletes == 0:
+            return
+        managed = max(plan.managed_count, 1)
+        if self.max_deletes is not None:
+            too_many = deletes > self.max_deletes
+            limit = f"--max-deletes {self.max_deletes}"
+        else:
+            too_many = deletes > 1 and deletes > self.fraction * managed
+            limit = f"{int(self.fraction * 100)}% of the {plan.managed_count} managed tasks"
+        if too_many:
+            raise GuardRefusedError(
+                f"refusing to delete {deletes} tasks: more than {limit}. If git really dropped "
+                "them, run again with --allow-mass-delete; if not, check --tasks and the branch"
+            )
+
+
+async def check_fresh(plan: Plan, client: TenantClient) -> None:
+    """Refuse a saved plan whose tasks changed since it was made (exit 3, nothing written)."""
+    live = await client.list_tasks()
+    by_id = {str(t.get("id")): t for t in live}
+    names = {str(t.get("name")) for t in live}
+    stale: list[str] = []
+    for action in plan.actions:
+        if action.kind is Kind.CONFLICT:
+            continue
+        if action.task_id is None:
+            if action.name in names:
+                stale.append(f"{action.name!r} would be created but now exists")
+            continue
+        current = by_id.get(action.task_id)
+        if current is None:
+            stale.append(f"{action.name!r} ({action.task_id}) no longer exists")
+        elif (
+            action.remote_fingerprint
+            and normalize.fingerprint(current) != action.remote_fingerprint
+        ):
+            stale.append(f"{action.name!r} ({action.task_id}) changed since the plan was made")
+    if stale:
+        raise StalePlanError(
+            "the saved plan is stale, nothing was written: "
+            + "; ".join(stale)
+            + ". Make a new plan and review it."
+        )
+
+
+class _Run:
+    def __init__(
+        self, client: TenantClient, marker: str, parallelism: int, reporter: Reporter
+    ) -> None:
+        self.client = client
+        self.marker = marker
+        self.slots = asyncio.Semaphore(max(1, parallelism))
+        self.reporter = reporter
+        self.ids: dict[str, str] = {}
+        self.failed_names: set[str] = set()
+        self.failed_ids: set[str] = set()
+        self.result = ApplyResult()
+
+    async def phase(self, actions: Sequence[Action], waits_for: Mapping[int, set[int]]) -> None:
+        """Run `actions`; action i starts once every action in waits_for[i] is finished."""
+        finished: dict[int, asyncio.Event] = {i: asyncio.Event() for i in range(len(actions))}
+        ok: dict[int, bool] = {}
+
+        async def one(i: int) -> None:
+            try:
+                for j in waits_for.get(i, set()):
+                    await finished[j].wait()
+                blocked = [actions[j].name for j in waits_for.get(i, set()) if not ok.get(j)]
+                if blocked:
+                    ok[i] = False
+                    self._finish(
+                        Outcome(
+                            actions[i],
+                            Status.SKIPPED,
+                            f"depends on {', '.join(blocked)}, which did not succeed",
+                        )
+                    )
+                    return
+                async with self.slots:
+                    ok[i] = await self.execute(actions[i])
+            finally:
+                finished[i].set()
+
+        await asyncio.gather(*(one(i) for i in range(len(actions))))
+
+    def _finish(self, outcome: Outcome) -> None:
+        if outcome.status is not Status.DONE:
+            self.failed_names.add(outcome.action.name)
+            if outcome.action.task_id:
+                self.failed_ids.add(outcome.action.task_id)
+        self.result.outcomes.append(outcome)
+        self.reporter.action_finished(outcome)
+
+    async def execute(self, action: Action) -> bool:
+        needs = render.placeholders(action.after) | render.placeholders(action.patch)
+        blocked = needs - set(self.ids)
+        if blocked:
+            self._finish(
+                Outcome(
+                    action,
+                    Status.SKIPPED,
+                    f"depends on {', '.join(sorted(blocked))}, which was not created (failed, skipped or in conflict)",
+                )
+            )
+            return False
+        self.reporter.action_started(action)
+        try:
+            task_id, detail = await self._dispatch(action)
+        except ApiError as exc:
+            self._finish(Outcome(action, Status.FAILED, exc.one_line(), action.task_id))
+            return False
+        self._finish(Outcome(action, Status.DONE, detail, task_id))
+        return True
+
+    async def _dispatch(self, action: Action) -> tuple[str | None, str]:
+        if action.kind is Kind.DELETE:
+            return await self._delete(action)
+        if action.task_id is None:
+            return await self._create(action)
+        return await self._update(action)
+
+    def _resolved(self, doc: Any, action: Action) -> Any:
+        out = render.substitute(doc, self.ids)
+        missing = render.placeholders(out)
+        if missing:
+            raise ApiError(
+                "PLAN", action.name, 0, title=f"upstream ids unknown: {', '.join(sorted(missing))}"
+            )
+        return out
+
+    async def _create(self, action: Action) -> tuple[str | None, str]:
+        doc = self._resolved(action.after or {}, action)
+        created: dict[str, Any] | None = None
+        for _attempt in range(MAX_CREATE_ATTEMPTS):
+            try:
+                created = await self.client.create_task(doc, migrate_from=action.migrate_from)
+                break
+            except AmbiguousWriteError:
+                created = await self._find_created(action.name)
+                if created is not None:
+                    break
+        if created is None:
+            raise ApiError(
+                "POST", "/api/scheduling/tasks", 0, title=f"could not create {action.name!r}"
+            )
+        task_id = str(created["id"])
+        self.ids[action.name] = task_id
+        notes = [f"created {task_id}"]
+        if action.enable and not created.get("enabled"):
+            await self.client.patch_task(task_id, ENABLE)
+            notes.append("enabled")
+        if action.delete_legacy:
+            notes.append(await self._delete_legacy(task_id, action.delete_legacy))
+        return task_id, ", ".join(notes)
+
+    async def _find_created(self, name: str) -> dict[str, Any] | None:
+        """After a lost answer to POST: the task exists if a managed task of that name does."""
+        found = [
+            t for t in await self.client.find_tasks_by_name(name) if is_managed(t, self.marker)
+        ]
+        if not found:
+            return None
+        found.sort(
+            key=lambda t: (str((t.get("metadata") or {}).get("createdAt") or ""), str(t.get("id")))
+        )
+        return found[0]
+
+    async def _update(self, action: Action) -> tuple[str | None, str]:
+        assert action.task_id is not None
+        notes = []
+        if action.patch:
+            await self.client.patch_task(action.task_id, self._resolved(action.patch, action))
+            notes.append("patched " + ", ".join(action.fields))
+        if action.delete_legacy:
+            notes.append(await self._delete_legacy(action.task_id, action.delete_legacy))
+        return action.task_id, "; ".join(notes)
+
+    async def _delete_legacy(self, task_id: str, legacy_id: str) -> str:
+        """Delete the legacy reload-task only once the new task is verified to replace it."""
+        task = await self.client.get_task(task_id)
+        if (task.get("metadata") or {}).get("migratedFrom") != legacy_id:
+            return f"kept legacy reload-task {legacy_id}: the new task does not record it"
+        try:
+            await self.client.delete_legacy_reload_task(legacy_id)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+        return f"deleted legacy reload-task {legacy_id}"
+
+    async def _delete(self, action: Action) -> tuple[str | None, str]:
+        assert action.task_id is not None
+        if not is_managed(action.before or {}, self.marker):
+            raise ApiError("DELETE", action.task_id, 0, title="refused: the task is not managed")
+        try:
+            await self.client.delete_task(action.task_id)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            return action.task_id, "already gone"
+        return action.task_id, "deleted"
+
+
+def _create_dependencies(actions: Sequence[Action]) -> dict[int, set[int]]:
+    index = {a.name: i for i, a in enumerate(actions)}
+    waits: dict[int, set[int]] = {}
+    for i, action in enumerate(actions):
+        needs = render.placeholders(action.after) | render.placeholders(action.patch)
+        waits[i] = {index[n] for n in needs if n in index and index[n] != i}
+    return waits
+
+
+def _delete_dependencies(actions: Sequence[Action]) -> dict[int, set[int]]:
+    """A task is deleted after the deletes of the tasks that run after it."""
+    index = {a.task_id: i for i, a in enumerate(actions)}
+    waits: dict[int, set[int]] = {i: set() for i in range(len(actions))}
+    for i, action in enumerate(actions):
+        for upstream_id, _ in run_finished_upstreams(action.before or {}):
+            j = index.get(upstream_id)
+            if j is not None and j != i:
+                waits[j].add(i)
+    return waits
+
+
+async def apply_plan(
+    plan: Plan,
+    client: TenantClient,
+    *,
+    marker: str,
+    parallelism: int = 4,
+    reporter: Reporter | None = None,
+) -> ApplyResult:
+    """Carry out `plan`. Conflicts are not actions; nothing is done for them."""
+    run = _Run(client, marker, parallelism, reporter or SilentReporter())
+    creates = [
+        a for a in plan.actions if a.kind in (Kind.CREATE, Kind.MIGRATE) and a.task_id is None
+    ]
+    updates = [
+        a for a in plan.actions if a.kind in (Kind.UPDATE, Kind.MIGRATE) and a.task_id is not None
+    ]
+    deletes = plan.of(Kind.DELETE)
+    await run.phase(creates, _create_dependencies(creates))
+    # Updates wait for nothing within their phase, but one that needs a failed create's id is skipped.
+    await run.phase(updates, {})
+    await run.phase(deletes, _delete_dependencies(deletes))
+    return run.result

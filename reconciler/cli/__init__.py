@@ -1,0 +1,9 @@
+"""The command line: typer commands that wire loading, planning, the client and the reporters.
+
+Each module registers its commands on the one app of `base`; importing this package registers all.
+"""
+
+from reconciler.cli import emulator, files, tenant
+from reconciler.cli.base import app, main
+
+__all__ = ["app", "emulator", "files", "main", "tenant"]

@@ -1,0 +1,92 @@
+"""`reconciler emulator serve`: the local tenant over HTTP, for trying things out and for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.base import app, command
+from reconciler.emulator import EmulatorConfig
+from reconciler.emulator.server import serve_forever
+from reconciler.errors import ConfigError
+
+emulator_app = typer.Typer(help="The local tenant: a faithful emulator of the Qlik Cloud API.")
+app.add_typer(emulator_app, name="emulator")
+
+
+@emulator_app.command("serve")
+@command
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port; 0 picks a free one.")] = 8080,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="EMULATOR_API_KEY",
+            help="Accept only this bearer token (default: any).",
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="Persist the tenant in this JSON file.")
+    ] = None,
+    seed: Annotated[
+        Path | None,
+        typer.Option("--seed", help="JSON with tasks, legacyReloadTasks and apps to start with."),
+    ] = None,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", min=0, help="Latency added to every answer.")
+    ] = 0,
+    fail_rate: Annotated[
+        float, typer.Option("--fail-rate", min=0, max=1, help="Share of requests answered 503.")
+    ] = 0,
+    drop_rate: Annotated[
+        float,
+        typer.Option(
+            "--drop-rate",
+            min=0,
+            max=1,
+            help="Share of connections dropped (before or after the write).",
+        ),
+    ] = 0,
+    rate_limit_writes: Annotated[
+        int | None, typer.Option("--rate-limit-writes", min=1, help="Writes per minute before 429.")
+    ] = None,
+    rate_limit_reads: Annotated[
+        int | None, typer.Option("--rate-limit-reads", min=1, help="Reads per minute before 429.")
+    ] = None,
+    random_seed: Annotated[
+        int | None, typer.Option("--random-seed", help="Make fault injection repeatable.")
+    ] = None,
+) -> None:
+    """Serve the local tenant over HTTP until interrupted.
+
+    Example: `reconciler emulator serve --port 8080 --state tenant.json --fail-rate 0.1`, then
+    `QLIK_TENANT_URL=http://127.0.0.1:8080 QLIK_API_KEY=any reconciler plan`
+    """
+    if seed is not None and not seed.exists():
+        raise ConfigError(f"seed file {seed} does not exist")
+    config = EmulatorConfig(
+        api_key=api_key,
+        latency_ms=latency_ms,
+        fail_rate=fail_rate,
+        drop_rate=drop_rate,
+        rate_limit_writes=rate_limit_writes,
+        rate_limit_reads=rate_limit_reads,
+        random_seed=random_seed,
+    )
+    try:
+        serve_forever(
+            config,
+            host,
+            port,
+            state_file=state,
+            seed=seed,
+            on_ready=lambda server: typer.echo(f"local tenant listening on {server.url}", err=True),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"cannot start the local tenant: {exc}") from None

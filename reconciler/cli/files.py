@@ -1,0 +1,217 @@
+"""Commands that work on task files alone, offline: validate, render, graph, schedule, schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from reconciler import model, render
+from reconciler.cli.base import (
+    ConfigOpt,
+    DocFormat,
+    EnvOpt,
+    GraphFormat,
+    TasksOpt,
+    ValidateFormat,
+    app,
+    command,
+    dump_yaml,
+    err,
+    read_tree,
+    settings_for,
+    utc_now,
+)
+from reconciler.desired import Desired, read_desired
+from reconciler.errors import ExitCode, ProblemsFound, ReconcilerError
+from reconciler.plan import desired_graph
+from reconciler.report import graph as graph_report
+
+
+@app.command()
+@command
+def validate(
+    tasks: TasksOpt = None,
+    config: ConfigOpt = None,
+    env: EnvOpt = None,
+    fmt: Annotated[
+        ValidateFormat, typer.Option("--format", help="text, github (annotations) or json.")
+    ] = ValidateFormat.text,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="An empty tasks directory is not an error.")
+    ] = False,
+) -> None:
+    """Check every task file offline and report all problems at once.
+
+    Example: `reconciler validate --env prod --format github`
+    """
+    settings = settings_for(config, tasks, env, None)
+    try:
+        desired = read_desired(settings, now=utc_now(), allow_empty=allow_empty)
+        problems = desired.warnings
+        failed = False
+    except ProblemsFound as exc:
+        problems, failed = exc.problems, True
+    if fmt is ValidateFormat.github:
+        for p in problems:
+            level = "warning" if p.severity == "warning" else "error"
+            message = p.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            typer.echo(f"::{level} file={p.path},line={p.line},col={p.column}::{message}")
+    elif fmt is ValidateFormat.json:
+        typer.echo(
+            json.dumps(
+                {
+                    "valid": not failed,
+                    "problems": [
+                        {
+                            "path": p.path,
+                            "line": p.line,
+                            "column": p.column,
+                            "severity": p.severity,
+                            "message": p.message,
+                        }
+                        for p in problems
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for p in problems:
+            typer.echo(str(p))
+    if failed:
+        errors = sum(1 for p in problems if p.severity == "error")
+        err(f"error: {errors} problem(s) in the task files")
+        raise typer.Exit(int(ExitCode.ERROR))
+    if fmt is ValidateFormat.text:
+        typer.echo(f"{len(desired.tasks)} task(s) in {desired.files} file(s) are valid.")
+
+
+@app.command("render")
+@command
+def render_cmd(
+    name: Annotated[str | None, typer.Argument(help="Only the task with this name.")] = None,
+    tasks: TasksOpt = None,
+    config: ConfigOpt = None,
+    env: EnvOpt = None,
+    fmt: Annotated[
+        DocFormat, typer.Option("--format", help="json (an array) or yaml (a stream).")
+    ] = DocFormat.json,
+) -> None:
+    """Print exactly the API documents that would be sent, in file order.
+
+    Upstream tasks are written `(known after apply: NAME)`: their ids exist only in a tenant.
+
+    Example: `reconciler render "Sales ETL" --format yaml`
+    """
+    settings = settings_for(config, tasks, env, None)
+    desired = read_tree(settings)
+    chosen = desired.tasks
+    if name is not None:
+        chosen = [t for t in desired.tasks if t.name == name]
+        if not chosen:
+            raise ReconcilerError(f"no task named {name!r} in {settings.tasks_dir}")
+    docs = [render.render(t, {}, settings.marker) for t in chosen]
+    if fmt is DocFormat.yaml:
+        typer.echo(dump_yaml(docs), nl=False)
+    else:
+        typer.echo(json.dumps(docs, indent=2, ensure_ascii=False))
+
+
+@app.command("graph")
+@command
+def graph_cmd(
+    tasks: TasksOpt = None,
+    config: ConfigOpt = None,
+    env: EnvOpt = None,
+    fmt: Annotated[
+        GraphFormat, typer.Option("--format", help="mermaid or dot.")
+    ] = GraphFormat.mermaid,
+) -> None:
+    """Draw the chains of the task files: which task runs after which.
+
+    Example: `reconciler graph --format dot | dot -Tsvg > chains.svg`
+    """
+    settings = settings_for(config, tasks, env, None)
+    desired = read_tree(settings)
+    typer.echo(_render_graph(desired, fmt), nl=False)
+
+
+def _render_graph(desired: Desired, fmt: GraphFormat) -> str:
+    chains = desired_graph(desired.tasks)
+    diagram = graph_report.Diagram()
+    for task in desired.tasks:
+        diagram.nodes.append((task.name, _trigger_label(task), ""))
+    for task in desired.tasks:
+        spec = task.spec
+        if isinstance(spec, model.ShortTask):
+            for up in spec.upstreams:
+                if up.task:
+                    diagram.edges.append((up.task, task.name, up.status))
+        else:
+            for name in chains.upstreams.get(task.name, []):
+                diagram.edges.append((name, task.name, ""))
+    return (
+        graph_report.mermaid(diagram) if fmt is GraphFormat.mermaid else graph_report.dot(diagram)
+    )
+
+
+def _trigger_label(task: Any) -> str:
+    from reconciler import schedule
+
+    doc = render.render(task, {}, model.MARKER)
+    sched = (doc.get("start") or {}).get("schedule")
+    if sched is not None:
+        return f"{task.name}\n{schedule.describe(sched)}"
+    if any(e.get("type") == model.DATA_UPDATED for e in doc.get("events") or []):
+        return f"{task.name}\non data update"
+    return str(task.name)
+
+
+@app.command("schedule")
+@command
+def schedule_cmd(
+    tasks: TasksOpt = None,
+    config: ConfigOpt = None,
+    env: EnvOpt = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Start of the window, ISO 8601 (default: now, UTC)."),
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=366, help="Length of the window.")] = 7,
+) -> None:
+    """The next runs of every task over a window, chained tasks after their upstream.
+
+    Example: `reconciler schedule --from 2026-03-27 --days 3` (across a DST change)
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from reconciler.report import timeline_text
+    from reconciler.timeline import build_timeline
+
+    settings = settings_for(config, tasks, env, None)
+    desired = read_tree(settings)
+    if start is None:
+        begin = utc_now()
+    else:
+        try:
+            begin = datetime.fromisoformat(start)
+        except ValueError:
+            raise ReconcilerError(
+                f"--from {start!r} is not an ISO 8601 date or date-time"
+            ) from None
+        if begin.tzinfo is None:
+            begin = begin.replace(tzinfo=UTC)
+    timeline = build_timeline(desired.tasks, begin, begin + timedelta(days=days))
+    typer.echo(timeline_text.render(timeline), nl=False)
+
+
+@app.command("schema")
+@command
+def schema_cmd() -> None:
+    """Print the JSON Schema of task files (schemas/task.schema.json is this output).
+
+    Example: `reconciler schema > schemas/task.schema.json`
+    """
+    typer.echo(json.dumps(model.json_schema(), indent=2, ensure_ascii=False))

@@ -1,0 +1,278 @@
+"""Commands that read or change a tenant: plan and apply."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.apply import ApplyResult, Guard, apply_plan, check_fresh
+from reconciler.cli.base import (
+    AdoptOpt,
+    AllowEmptyOpt,
+    ConfigOpt,
+    EnvOpt,
+    KeepLegacyOpt,
+    NoPruneOpt,
+    ReadsOpt,
+    TargetOpt,
+    TasksOpt,
+    TenantOpt,
+    VerboseOpt,
+    WritesOpt,
+    app,
+    command,
+    connect,
+    err,
+    git_commit,
+    read_tree,
+    settings_for,
+    utc_now,
+)
+from reconciler.connect import Tenant
+from reconciler.desired import Desired
+from reconciler.errors import ExitCode, ReconcilerError
+from reconciler.plan import Options, Plan, build_plan
+from reconciler.progress import BarReporter, LineReporter
+from reconciler.report import plan_json, plan_markdown, plan_text
+
+
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+async def _compute_plan(desired: Desired, tenant: Tenant, options: Options) -> Plan:
+    live = await tenant.client.list_tasks()
+    legacy = None
+    if any(t.spec.migrateFrom for t in desired.tasks):
+        legacy = await tenant.client.list_legacy_reload_tasks()
+    plan = build_plan(desired.tasks, live, options, legacy=legacy)
+    plan.warnings.extend(str(w) for w in desired.warnings)
+    if legacy is None and any(t.spec.migrateFrom for t in desired.tasks):
+        plan.warnings.append(
+            "this tenant has no legacy reload-tasks endpoint: migrateFrom is ignored"
+        )
+    return plan
+
+
+def _print_plan_text(text: str) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        typer.echo(text, nl=False)
+        return
+    colours = {"+": "green", "~": "yellow", "-": "red", ">": "blue", "!": "magenta"}
+    for line in text.splitlines():
+        console.print(Text(line, style=colours.get(line[:1], "")))
+
+
+@app.command("plan")
+@command
+def plan_cmd(
+    tasks: TasksOpt = None,
+    config: ConfigOpt = None,
+    env: EnvOpt = None,
+    tenant: TenantOpt = None,
+    fmt: Annotated[
+        PlanFormat, typer.Option("--format", help="text, json or markdown.")
+    ] = PlanFormat.text,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also save the plan as JSON, for `apply PLANFILE`.")
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 0 when none."),
+    ] = False,
+    adopt: AdoptOpt = False,
+    no_prune: NoPruneOpt = False,
+    keep_legacy: KeepLegacyOpt = False,
+    target: TargetOpt = None,
+    allow_empty: AllowEmptyOpt = False,
+    reads_per_minute: ReadsOpt = 1000,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Show what apply would change in the tenant, without changing anything.
+
+    Example: `reconciler plan --env prod --format markdown --out plan.json`
+    """
+    settings = settings_for(config, tasks, env, tenant)
+    desired = read_tree(settings, allow_empty=allow_empty)
+    options = Options(
+        marker=settings.marker,
+        adopt=adopt,
+        prune=not no_prune,
+        keep_legacy=keep_legacy,
+        targets=tuple(target or ()),
+    )
+    opened = connect(settings, reads_per_minute)
+
+    async def run() -> Plan:
+        async with opened.client:
+            return await _compute_plan(desired, opened, options)
+
+    plan = asyncio.run(run())
+    now = utc_now()
+    requests = opened.client.requests.total
+    if out is not None:
+        _write_plan(out, plan, opened, now, requests)
+    if fmt is PlanFormat.json:
+        typer.echo(
+            plan_json.render(
+                plan,
+                tenant=opened.url,
+                generated_at=now,
+                git_commit=git_commit(),
+                requests=dict(opened.client.requests.by_operation),
+            )
+        )
+    elif fmt is PlanFormat.markdown:
+        typer.echo(plan_markdown.render(plan, now=now, tenant=opened.label), nl=False)
+    else:
+        _print_plan_text(plan_text.render(plan, now=now, tenant=opened.label, requests=requests))
+    if verbose:
+        err(f"{requests} API request(s): {dict(opened.client.requests.by_operation)}")
+    if detailed_exitcode and plan.has_changes:
+        raise typer.Exit(int(ExitCode.CHANGES))
+
+
+def _write_plan(path: Path, plan: Plan, opened: Tenant, now: datetime, requests: int) -> None:
+    text = plan_json.render(
+        plan,
+        tenant=opened.url,
+        generated_at=now,
+        git_commit=git_commit(),
+        requests=dict(opened.client.requests.by_operation),
+    )
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    err(f"saved the plan to {path}; apply it with: reconciler apply {path}")
+
+
+@app.command("apply")
+@command
+def apply_cmd(
+    planfile: Annotated[
+        Path | None, typer.Argument(help="A plan saved by `plan --out`: apply exactly it.")
+    ] = None,
+    tasks: TasksOpt = None,
+    config: ConfigOpt = None,
+    env: EnvOpt = None,
+    tenant: TenantOpt = None,
+    auto_approve: Annotated[
+        bool,
+        typer.Option("--auto-approve", help="Do not ask; required when stdin is not a terminal."),
+    ] = False,
+    adopt: AdoptOpt = False,
+    no_prune: NoPruneOpt = False,
+    keep_legacy: KeepLegacyOpt = False,
+    target: TargetOpt = None,
+    allow_empty: AllowEmptyOpt = False,
+    parallelism: Annotated[
+        int, typer.Option("--parallelism", min=1, max=32, help="Tasks changed at once.")
+    ] = 4,
+    reads_per_minute: ReadsOpt = 1000,
+    writes_per_minute: WritesOpt = 100,
+    allow_mass_delete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-delete", help="Allow deleting more than 20% of the managed tasks."
+        ),
+    ] = False,
+    max_deletes: Annotated[
+        int | None, typer.Option("--max-deletes", help="Refuse more deletes than this.")
+    ] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Make the tenant match git: plan, confirm, then create, update and delete tasks.
+
+    Examples: `reconciler apply` (asks first) · `reconciler apply --auto-approve` (CI) ·
+    `reconciler apply plan.json` (a reviewed plan; refuses with exit 3 if the tenant changed since)
+    """
+    settings = settings_for(config, tasks, env, tenant)
+    guard = Guard(allow_mass_delete=allow_mass_delete, max_deletes=max_deletes)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    reporter = LineReporter(typer.echo)
+    saved = None
+    if planfile is not None:
+        saved, header = plan_json.load(planfile.read_text())
+    else:
+        desired = read_tree(settings, allow_empty=allow_empty)
+        options = Options(
+            marker=settings.marker,
+            adopt=adopt,
+            prune=not no_prune,
+            keep_legacy=keep_legacy,
+            targets=tuple(target or ()),
+        )
+    opened = connect(settings, reads_per_minute, writes_per_minute, on_retry=reporter.retrying)
+
+    async def run() -> tuple[Plan, ApplyResult | None]:
+        async with opened.client:
+            if saved is not None:
+                if header.get("tenant") not in (None, opened.url):
+                    raise ReconcilerError(
+                        f"the plan was made for {header.get('tenant')}, not {opened.url}; make a new plan"
+                    )
+                await check_fresh(saved, opened.client)
+                plan = saved
+            else:
+                plan = await _compute_plan(desired, opened, options)
+                _print_plan_text(plan_text.render(plan, now=utc_now(), tenant=opened.label))
+            if not plan.changes:
+                return plan, None
+            guard.check(plan)
+            if saved is None and not auto_approve:
+                if not interactive:
+                    raise ReconcilerError(
+                        "stdin is not a terminal: pass --auto-approve to apply without a question"
+                    )
+                if not typer.confirm("Apply these changes to the tenant?", default=False):
+                    raise typer.Exit(int(ExitCode.ERROR))
+            if interactive:
+                from rich.console import Console
+
+                with BarReporter(len(plan.changes), Console()) as bar:
+                    result = await apply_plan(
+                        plan,
+                        opened.client,
+                        marker=settings.marker,
+                        parallelism=parallelism,
+                        reporter=bar,
+                    )
+            else:
+                result = await apply_plan(
+                    plan,
+                    opened.client,
+                    marker=settings.marker,
+                    parallelism=parallelism,
+                    reporter=reporter,
+                )
+            return plan, result
+
+    plan, result = asyncio.run(run())
+    if verbose:
+        err(
+            f"{opened.client.requests.total} API request(s): {dict(opened.client.requests.by_operation)}"
+        )
+    if result is None:
+        typer.echo(
+            "Nothing to apply."
+            if not plan.conflicts
+            else "Nothing to apply; conflicts remain (see --adopt)."
+        )
+        return
+    typer.echo(result.summary_line())
+    if plan.conflicts:
+        typer.echo(f"{len(plan.conflicts)} conflict(s) were left alone: see --adopt.")
+    if not result.ok:
+        raise typer.Exit(int(ExitCode.ERROR))

@@ -1,0 +1,154 @@
+"""Which tenant a command talks to: the configured one, or the embedded local tenant.
+
+With no tenant configured, plan and apply run against the local tenant: the emulator, in-process,
+persisted in `.reconciler/local-tenant.json` and seeded on first use with a few legacy reload-tasks
+and one unmanaged task, so that a newcomer sees migration and conflicts. In CI (`CI=true`) a missing
+tenant is an error instead: a pipeline must never reconcile a scratch file by mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.emulator import Emulator, EmulatorConfig
+from reconciler.errors import ConfigError
+from reconciler.qlik.auth import Credentials, Secret
+from reconciler.qlik.client import OnRetry, RateLimits, RetryPolicy, TenantClient
+
+LOCAL_STATE = Path(".reconciler") / "local-tenant.json"
+LOCAL_URL = "http://127.0.0.1"
+
+
+@dataclass(slots=True)
+class Tenant:
+    """An open connection: the client, what to call the tenant in messages, and whether it is local."""
+
+    client: TenantClient
+    label: str
+    url: str
+    local: bool = False
+
+
+def local_seed() -> dict[str, Any]:
+    """What a new local tenant holds: work a newcomer can migrate, and a task made by hand."""
+    return {
+        "apps": [
+            {"id": "9c8b7a65-4321-4fed-8cba-987654321000", "name": "Inventory Monitor"},
+            {"id": "1f2e3d4c-5b6a-4798-8877-665544332211", "name": "HR Absence"},
+            {"id": "3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718", "name": "Budget"},
+        ],
+        "legacyReloadTasks": [
+            {
+                "id": "64e5f6a7b8c9d0e1f2a3b4c5",
+                "appId": "9c8b7a65-4321-4fed-8cba-987654321000",
+                "partial": False,
+                "timeZone": "America/Toronto",
+                "autoReload": False,
+                "recurrence": [
+                    "RRULE:FREQ=DAILY;INTERVAL=1;BYHOUR=8;BYMINUTE=0;BYSECOND=0",
+                    "RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=SA;BYHOUR=20;BYMINUTE=0;BYSECOND=0",
+                ],
+                "startDateTime": "2026-01-01T08:00:00",
+                "state": "Enabled",
+                "type": "scheduled_reload",
+            },
+            {
+                "id": "64e5f6a7b8c9d0e1f2a3b4c6",
+                "appId": "1f2e3d4c-5b6a-4798-8877-665544332211",
+                "partial": False,
+                "timeZone": "Europe/Berlin",
+                "autoReload": True,
+                "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=5;BYMINUTE=30"],
+                "startDateTime": "2026-01-01T05:30:00",
+                "state": "Enabled",
+                "type": "scheduled_reload",
+            },
+        ],
+        "tasks": [
+            {
+                "name": "Budget load",
+                "description": "made by hand in the hub",
+                "enabled": True,
+                "specVersion": "0.8",
+                "version": "1.0.0",
+                "start": {
+                    "stateName": "reload",
+                    "schedule": {
+                        "recurrence": "RRULE:FREQ=DAILY;BYHOUR=5;BYMINUTE=0;BYSECOND=0",
+                        "timezone": "Europe/Zurich",
+                        "startDateTime": "2026-01-01T05:00:00",
+                    },
+                },
+                "states": [
+                    {
+                        "name": "reload",
+                        "type": "event",
+                        "end": True,
+                        "onEvents": [
+                            {
+                                "eventRefs": [],
+                                "actions": [
+                                    {
+                                        "name": "reload-action",
+                                        "functionRef": {
+                                            "refName": "app.reload",
+                                            "arguments": {
+                                                "appId": "3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718",
+                                                "partial": False,
+                                            },
+                                        },
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def open_tenant(
+    tenant_url: str | None,
+    environ: Mapping[str, str],
+    *,
+    root: Path,
+    limits: RateLimits | None = None,
+    retry: RetryPolicy | None = None,
+    on_retry: OnRetry | None = None,
+) -> Tenant:
+    """A client for the configured tenant, or for the embedded local tenant when none is set."""
+    if tenant_url:
+        if not Credentials.present_in(environ):
+            raise ConfigError(
+                f"no credentials for {tenant_url}: set QLIK_API_KEY, or QLIK_CLIENT_ID and "
+                "QLIK_CLIENT_SECRET (an OAuth client)"
+            )
+        client = TenantClient(
+            tenant_url,
+            Credentials.from_env(environ),
+            limits=limits,
+            retry=retry,
+            on_retry=on_retry,
+        )
+        return Tenant(client=client, label=client.tenant_url, url=client.tenant_url)
+    if environ.get("CI", "").lower() == "true":
+        raise ConfigError(
+            "no tenant configured and CI=true: refusing to use the local tenant in CI; set "
+            "QLIK_TENANT_URL, --tenant, or the environment's `tenant` in reconciler.yaml"
+        )
+    state = root / LOCAL_STATE
+    state.parent.mkdir(parents=True, exist_ok=True)
+    emulator = Emulator(config=EmulatorConfig(), state_file=state, seed=local_seed())
+    client = TenantClient(
+        LOCAL_URL,
+        Credentials(api_key=Secret("local-tenant")),
+        transport=emulator.transport(),
+        retry=retry,
+        on_retry=on_retry,
+        limits=RateLimits(reads_per_minute=1_000_000, writes_per_minute=1_000_000),
+    )
+    return Tenant(client=client, label=f"local tenant ({LOCAL_STATE})", url="local", local=True)

@@ -1,0 +1,15 @@
+"""The local tenant: a faithful emulator of the Qlik Cloud scheduling-tasks API (plus legacy
+reload-tasks, reloads, apps and OAuth), in-process or over HTTP.
+
+    emu = Emulator(EmulatorConfig(api_key=...), state_file=path, seed={...})
+    httpx.AsyncClient(base_url="https://tenant.local", transport=emu.transport())
+    with emu.serve() as server: ...  # server.url
+"""
+
+from __future__ import annotations
+
+from reconciler.emulator.config import EmulatorConfig, ManualClock
+from reconciler.emulator.replies import Reply, json_reply
+from reconciler.emulator.tenant import Emulator, LoggedRequest
+
+__all__ = ["Emulator", "EmulatorConfig", "LoggedRequest", "ManualClock", "Reply", "json_reply"]

@@ -1,0 +1,140 @@
+"""The tenant's state (tasks, legacy reload-tasks, runs, apps, reloads) and its atomic JSON file.
+
+A state file is only ever replaced whole: written to a temporary file in the same directory,
+flushed, fsynced, then `os.replace`d, so a reader or a crash never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Doc = dict[str, Any]
+STATE_VERSION = 1
+
+
+@dataclass
+class State:
+    """Everything the tenant knows. Keys beginning with `_` in a run are internal, never served."""
+
+    tasks: dict[str, Doc] = field(default_factory=dict)
+    legacy: dict[str, Doc] = field(default_factory=dict)
+    runs: list[Doc] = field(default_factory=list)
+    apps: dict[str, Doc] = field(default_factory=dict)
+    reloads: dict[str, Doc] = field(default_factory=dict)
+    # Events consumed so far by `exclusive: false` (wait-for-all) tasks, per task id.
+    chain_progress: dict[str, list[str]] = field(default_factory=dict)
+    failure_streaks: dict[str, int] = field(default_factory=dict)
+    failing_apps: set[str] = field(default_factory=set)
+    # Write sequence per item id: breaks ties between equal timestamps, newest write last.
+    order: dict[str, int] = field(default_factory=dict)
+    seq: int = 0
+    dirty: bool = False
+
+    def to_json(self) -> Doc:
+        return {
+            "version": STATE_VERSION,
+            "tasks": list(self.tasks.values()),
+            "legacyReloadTasks": list(self.legacy.values()),
+            "runs": self.runs,
+            "apps": list(self.apps.values()),
+            "reloads": list(self.reloads.values()),
+            "chainProgress": self.chain_progress,
+            "failureStreaks": self.failure_streaks,
+            "failingApps": sorted(self.failing_apps),
+            "order": self.order,
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> State:
+        return cls(
+            tasks={doc["id"]: doc for doc in data.get("tasks", [])},
+            legacy={doc["id"]: doc for doc in data.get("legacyReloadTasks", [])},
+            runs=list(data.get("runs", [])),
+            apps={doc["id"]: doc for doc in data.get("apps", [])},
+            reloads={doc["id"]: doc for doc in data.get("reloads", [])},
+            chain_progress=dict(data.get("chainProgress", {})),
+            failure_streaks=dict(data.get("failureStreaks", {})),
+            failing_apps=set(data.get("failingApps", [])),
+            order=dict(data.get("order", {})),
+            seq=int(data.get("seq", 0)),
+        )
+
+
+class StateFile:
+    """Reads and atomically replaces one JSON state file."""
+
+    def __init__(self, path: Path, *, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self) -> State | None:
+        self._remove_leftovers()
+        if not self.path.exists():
+            return None
+        with self.path.open(encoding="utf-8") as handle:
+            return State.from_json(json.load(handle))
+
+    def save(self, state: State) -> None:
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(state.to_json(), separators=(",", ":"))
+        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(data)
+                handle.flush()
+                if self.fsync:
+                    os.fsync(handle.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        if self.fsync:
+            _fsync_directory(directory)
+
+    def _remove_leftovers(self) -> None:
+        # Temporary files of a writer that was killed before its os.replace: never the state.
+        if self.path.parent.is_dir():
+            for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a directory.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_seed(seed: Mapping[str, Any] | Path | str | None) -> Doc:
+    """A seed as a dict: `{"tasks": [...], "legacyReloadTasks": [...], "apps": [...]}`."""
+    if seed is None:
+        return {}
+    if isinstance(seed, Mapping):
+        copied: Doc = json.loads(json.dumps(seed))  # a private deep copy
+        return copied
+    with Path(seed).open(encoding="utf-8") as handle:
+        data = json.load(handle)
+    if not isinstance(data, dict):
+        raise ValueError("a seed file holds a JSON object")
+    return data

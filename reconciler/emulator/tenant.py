@@ -1,0 +1,342 @@
+"""The `Emulator`: one local tenant behind one lock, its `handle()` core, the test hooks, and
+the two ways to reach it (an in-process httpx transport, or real HTTP on a socket).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import parse_qsl
+
+from reconciler.emulator import graph, rules
+from reconciler.emulator.app import Router
+from reconciler.emulator.config import Clock, EmulatorConfig
+from reconciler.emulator.context import Core
+from reconciler.emulator.faults import Fault, FaultGate
+from reconciler.emulator.legacy_api import fill_legacy, token_digest
+from reconciler.emulator.replies import Reply, ServiceError, scheduler_unavailable
+from reconciler.emulator.runs import RunEngine, public
+from reconciler.emulator.store import Doc, State, StateFile, read_seed
+
+if TYPE_CHECKING:
+    import httpx
+
+    from reconciler.emulator.server import RunningServer
+
+UI_USER = rules.user_id("tenant-ui")
+"""The owner of tasks that appear out of band (seeds, `put_task_raw`): someone in the UI."""
+
+
+class LoggedRequest(NamedTuple):
+    method: str
+    path: str
+    status: int  # 0 when the connection was dropped
+
+
+class Emulator:
+    """A faithful local Qlik Cloud tenant for the scheduling, legacy reload-task, reloads, apps
+    and OAuth endpoints. Thread-safe: every request and hook runs under one lock.
+
+    `seed` (a dict or a JSON file) is applied only when `state_file` does not exist yet.
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        state_file: Path | str | None = None,
+        seed: Mapping[str, Any] | Path | str | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self.clock: Clock = clock or time.time
+        self._lock = threading.RLock()
+        seeded = self.config.random_seed is not None
+        self._id_rng = random.Random(self.config.random_seed) if seeded else None
+        self._file = StateFile(Path(state_file), fsync=self.config.fsync) if state_file else None
+        self._faults = FaultGate(self.config.random_seed)
+        self._router = Router()
+        self.request_log: list[LoggedRequest] = []
+        self.counters: dict[str, int] = {
+            "requests": 0,
+            "injected_failures": 0,
+            "dropped_before": 0,
+            "dropped_after": 0,
+        }
+        state = self._file.load() if self._file else None
+        fresh = state is None
+        state = state or State()
+        self._core = Core(
+            config=self.config,
+            state=state,
+            clock=self.clock,
+            new_id=self._new_id,
+            engine=RunEngine(state, self.config, self._new_id),
+        )
+        if fresh:
+            self._apply_seed(read_seed(seed))
+            if self._file is not None:
+                self._file.save(state)
+            state.dirty = False
+
+    # -- the transport-independent core --------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: str | Mapping[str, str] | Sequence[tuple[str, str]] = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Reply:
+        """Answer one request. The adapters wait `reply.delay_s` and honour `reply.dropped`.
+
+        `query` is the raw query string (percent-encoded) or already-decoded pairs."""
+        if isinstance(query, str):
+            pairs = parse_qsl(query, keep_blank_values=True)
+        elif isinstance(query, Mapping):
+            pairs = list(query.items())
+        else:
+            pairs = list(query)
+        lowered = {key.lower(): value for key, value in (headers or {}).items()}
+        method = method.upper()
+        with self._lock:
+            delay = max(0.0, self.config.latency_ms) / 1000.0
+            self.counters["requests"] += 1
+            fault = self._faults.decide(self.config)
+            if fault is Fault.FAIL:
+                self.counters["injected_failures"] += 1
+                reply = scheduler_unavailable().reply()
+            elif fault is Fault.DROP_BEFORE:
+                self.counters["dropped_before"] += 1
+                reply = Reply(0, dropped=True)
+            else:
+                now = self.clock()
+                reply = self._router.dispatch(self._core, method, path, pairs, lowered, body, now)
+                try:
+                    self._persist()
+                except OSError as error:
+                    self._router.server_errors.append(f"state file not written: {error}")
+                    reply = ServiceError(500, "the tenant could not save its state").reply()
+                if fault is Fault.DROP_AFTER:
+                    self.counters["dropped_after"] += 1
+                    reply = Reply(0, dropped=True)
+            reply.delay_s = delay
+            self.request_log.append(LoggedRequest(method, path, reply.status))
+            return reply
+
+    def _persist(self) -> None:
+        state = self._core.state
+        if state.dirty:
+            if self._file is not None:
+                self._file.save(state)
+            state.dirty = False
+
+    def _new_id(self) -> str:
+        if self._id_rng is None:
+            return str(uuid.uuid4())
+        return str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4))
+
+    def _apply_seed(self, seed: Mapping[str, Any]) -> None:
+        for app in seed.get("apps", []):
+            self._core.state.apps[app["id"]] = dict(app)
+        for legacy in seed.get("legacyReloadTasks", []):
+            self._store_legacy(legacy)
+        for task in seed.get("tasks", []):
+            self._store_raw(task)
+        graph.refresh_topology(self._core.state.tasks)
+
+    def _store_raw(self, doc: Mapping[str, Any]) -> Doc:
+        core = self._core
+        stored = rules.fill_task(
+            copy.deepcopy(dict(doc)),
+            user=UI_USER,
+            now=rules.iso(self.clock()),
+            tenant_id=self.config.tenant_id,
+            apps=core.state.apps,
+            new_id=self._new_id,
+        )
+        core.state.tasks[stored["id"]] = stored
+        core.touch(stored["id"])
+        core.state.dirty = True
+        return stored
+
+    def _store_legacy(self, doc: Mapping[str, Any]) -> Doc:
+        core = self._core
+        stored = fill_legacy(
+            copy.deepcopy(dict(doc)),
+            user=UI_USER,
+            tenant_id=self.config.tenant_id,
+            apps=core.state.apps,
+            new_id=self._new_id,
+        )
+        core.state.legacy[stored["id"]] = stored
+        core.touch(stored["id"])
+        core.state.dirty = True
+        return stored
+
+    @contextmanager
+    def _locked(self) -> Iterator[State]:
+        """The state, with due runs finished first and any change persisted after."""
+        with self._lock:
+            self._core.engine.advance(self.clock())
+            try:
+                yield self._core.state
+            finally:
+                self._persist()
+
+    # -- test hooks ----------------------------------------------------------------------------
+
+    def tasks(self) -> list[Doc]:
+        """Copies of every stored task document, in insertion order."""
+        with self._locked() as state:
+            return copy.deepcopy(list(state.tasks.values()))
+
+    def get(self, task_id: str) -> Doc | None:
+        with self._locked() as state:
+            doc = state.tasks.get(task_id)
+            return copy.deepcopy(doc) if doc is not None else None
+
+    def put_task_raw(self, doc: Mapping[str, Any]) -> Doc:
+        """Insert or replace a task as-is (no validation): an edit made in the UI, say.
+        Missing server fields (id, resourceId, metadata) are filled in."""
+        with self._locked() as state:
+            stored = self._store_raw(doc)
+            graph.refresh_topology(state.tasks)
+            return copy.deepcopy(stored)
+
+    def edit_task(
+        self, task_id: str, fn: Callable[[Doc], Doc | None], *, touch: bool = True
+    ) -> Doc:
+        """Apply `fn` to a copy of the stored task (mutate it or return a new one) and store the
+        result as-is; `touch` bumps `metadata.updatedAt`. KeyError for an unknown id."""
+        with self._locked() as state:
+            doc = copy.deepcopy(state.tasks[task_id])
+            result = fn(doc)
+            doc = doc if result is None else result
+            doc["id"] = task_id
+            if touch:
+                doc.setdefault("metadata", {})["updatedAt"] = rules.iso(self.clock())
+            state.tasks[task_id] = doc
+            self._core.touch(task_id)
+            graph.refresh_topology(state.tasks)
+            state.dirty = True
+            return copy.deepcopy(doc)
+
+    def set_disabled(self, task_id: str, code: str) -> None:
+        """Disable a task the way the service does, with `metadata.disabledCode`."""
+        with self._locked() as state:
+            task = state.tasks[task_id]
+            task["enabled"] = False
+            task.setdefault("metadata", {})["disabledCode"] = code
+            state.dirty = True
+
+    def fail_app(self, app_id: str, fail: bool = True) -> None:
+        """Make every later run (and reload) of this app fail, or succeed again."""
+        with self._locked() as state:
+            (state.failing_apps.add if fail else state.failing_apps.discard)(app_id)
+            state.dirty = True
+
+    def add_legacy(self, doc: Mapping[str, Any]) -> Doc:
+        with self._locked():
+            return copy.deepcopy(self._store_legacy(doc))
+
+    def legacy_tasks(self) -> list[Doc]:
+        with self._locked() as state:
+            return copy.deepcopy(list(state.legacy.values()))
+
+    def add_app(self, app_id: str, name: str, space_id: str | None = None) -> None:
+        with self._locked() as state:
+            app: Doc = {"id": app_id, "name": name}
+            if space_id:
+                app["spaceId"] = space_id
+            state.apps[app_id] = app
+            state.dirty = True
+
+    def runs(self, task_id: str | None = None) -> list[Doc]:
+        """Runs (all, or of one task) in the order they started."""
+        with self._locked() as state:
+            runs = [r for r in state.runs if task_id is None or r["taskId"] == task_id]
+            return [copy.deepcopy(public(r)) for r in runs]
+
+    def reloads(self) -> list[Doc]:
+        with self._locked() as state:
+            return [copy.deepcopy(public(r)) for r in state.reloads.values()]
+
+    def set_faults(
+        self,
+        *,
+        latency_ms: float | None = None,
+        fail_rate: float | None = None,
+        drop_rate: float | None = None,
+    ) -> None:
+        with self._lock:
+            if latency_ms is not None:
+                self.config.latency_ms = latency_ms
+            if fail_rate is not None:
+                self.config.fail_rate = fail_rate
+            if drop_rate is not None:
+                self.config.drop_rate = drop_rate
+
+    def set_rate_limits(
+        self,
+        *,
+        reads: int | None = None,
+        writes: int | None = None,
+        reloads: int | None = None,
+    ) -> None:
+        """Set the per-minute limits (None: unlimited) and forget the requests counted so far."""
+        with self._lock:
+            self.config.rate_limit_reads = reads
+            self.config.rate_limit_writes = writes
+            self.config.rate_limit_reloads = reloads
+            self._router.limiter.reset()
+
+    def user_id_for(self, token: str) -> str:
+        """The user id the tenant derives for a bearer token (the owner of what it creates)."""
+        with self._lock:
+            issued = self._core.tokens.get(token_digest(token))
+            return rules.user_id(issued[0] if issued else f"key:{token}")
+
+    def throttled(self) -> dict[str, int]:
+        """How many 429s were served, per tier (`reads`, `writes`, `reloads`)."""
+        with self._lock:
+            return dict(self._router.throttled)
+
+    def throttled_count(self) -> int:
+        """How many 429s were served in all."""
+        return sum(self.throttled().values())
+
+    def server_errors(self) -> list[str]:
+        """Tracebacks of requests answered 500 because of a bug in the emulator."""
+        with self._lock:
+            return list(self._router.server_errors)
+
+    # -- adapters ------------------------------------------------------------------------------
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An in-process transport for `httpx.AsyncClient(transport=...)`."""
+        from reconciler.emulator.transport import AsyncEmulatorTransport
+
+        return AsyncEmulatorTransport(self)
+
+    def sync_transport(self) -> httpx.BaseTransport:
+        """An in-process transport for `httpx.Client(transport=...)`."""
+        from reconciler.emulator.transport import EmulatorTransport
+
+        return EmulatorTransport(self)
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningServer]:
+        """Serve this tenant over real HTTP in a background thread: `with emu.serve() as s:`."""
+        from reconciler.emulator.server import serving
+
+        with serving(self, host, port) as server:
+            yield server

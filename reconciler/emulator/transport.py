@@ -1,0 +1,59 @@
+"""In-process httpx transports: a client talks to the emulator without a socket.
+
+A dropped connection surfaces as `httpx.RemoteProtocolError`, which is what httpx raises when a
+real server closes the connection without answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+
+from reconciler.emulator.replies import Reply
+
+if TYPE_CHECKING:
+    from reconciler.emulator.tenant import Emulator
+
+_DROPPED = "Server disconnected without sending a response."
+
+
+def _call(emulator: Emulator, request: httpx.Request, body: bytes) -> Reply:
+    path, _, query = request.url.raw_path.decode("ascii").partition("?")
+    return emulator.handle(request.method, path, query, dict(request.headers), body)
+
+
+def _response(request: httpx.Request, reply: Reply) -> httpx.Response:
+    if reply.dropped:
+        raise httpx.RemoteProtocolError(_DROPPED, request=request)
+    return httpx.Response(reply.status, headers=reply.headers, content=reply.body, request=request)
+
+
+class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
+    """For `httpx.AsyncClient(transport=emulator.transport())`."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        reply = _call(self.emulator, request, body)
+        if reply.delay_s > 0:
+            await asyncio.sleep(reply.delay_s)
+        return _response(request, reply)
+
+
+class EmulatorTransport(httpx.BaseTransport):
+    """For `httpx.Client(transport=emulator.sync_transport())`."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        reply = _call(self.emulator, request, body)
+        if reply.delay_s > 0:
+            time.sleep(reply.delay_s)
+        return _response(request, reply)
