@@ -238,7 +238,7 @@ class _Run:
             )
         task_id = str(created["id"])
         self.ids[action.name] = task_id
-        notes = [f"created {task_id}"]
+        notes = [f"id {task_id}"]
         if action.enable and not created.get("enabled"):
             await self.client.patch_task(task_id, ENABLE)
             notes.append("enabled")

@@ -161,6 +161,16 @@ class Options:
     targets: tuple[str, ...] = ()
 
 
+FIELD_WORDS = {
+    "start": "schedule",
+    "events": "trigger",
+    "states": "reload action",
+    "enabled": "enabled",
+    "keepActive": "keepActive",
+}
+"""How the API's top-level fields are called in reasons: words a Qlik person uses."""
+
+
 def is_managed(doc: Mapping[str, Any], marker: str) -> bool:
     return marker in (doc.get("annotations") or [])
 
@@ -361,8 +371,8 @@ def _update(
     fields = normalize.changed_fields(want, have)
     if not fields:
         return None
-    detail = ", ".join(fields)
-    others = ", ".join(f for f in fields if f != "name")
+    detail = ", ".join(FIELD_WORDS.get(f, f) for f in fields)
+    others = ", ".join(FIELD_WORDS.get(f, f) for f in fields if f != "name")
     if match.how == "rename":
         reason = f"renamed from {match.detail!r}" + (f"; also changes {others}" if others else "")
     elif match.how == "adopt":
@@ -424,7 +434,10 @@ def _deletes(
         for group in managed.values():
             for doc in group:
                 if str(doc["id"]) not in claimed and str(doc["id"]) not in reasons:
-                    reasons[str(doc["id"])] = (doc, "managed, but no task file declares it")
+                    reasons[str(doc["id"])] = (
+                        doc,
+                        "managed by this tool, but no task file declares it any more",
+                    )
     if not reasons:
         return []
     graph = live_graph(live)

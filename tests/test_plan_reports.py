@@ -381,7 +381,7 @@ def test_markdown_comment() -> None:
         ("update", "Sales ETL"),
         ("create", "Finance dashboard"),
     ]
-    assert rows[1][4].startswith("differs from git: start<br>schedule: ")
+    assert rows[1][4].startswith("differs from git: schedule<br>schedule: ")
     mermaid = comment.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert mermaid.startswith("flowchart LR")
     nodes = dict(re.findall(r'(t\d+)\["(.*)"\]', mermaid))
@@ -396,7 +396,9 @@ def test_markdown_comment() -> None:
     assert f'- schedule.recurrence: "{DAILY_6}"' in comment
     assert f'+ schedule.recurrence: "{DAILY_7}"' in comment
     assert "next runs after apply: 2026-11-21 07:00 CET" in comment
-    sections = ["Conflicts", "Warnings"] + (["Not managed: never changed"] if plan.unmanaged else [])
+    sections = ["Conflicts", "Warnings"] + (
+        ["Not managed: never changed"] if plan.unmanaged else []
+    )
     for section in sections:
         assert f"\n### {section}\n" in comment
     assert "not shown" not in comment

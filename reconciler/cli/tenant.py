@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.apply import ApplyResult, Guard, apply_plan, check_fresh
+from reconciler.apply import ApplyResult, Guard, Status, apply_plan, check_fresh
 from reconciler.cli.base import (
     AdoptOpt,
     AllowEmptyOpt,
@@ -38,7 +38,7 @@ from reconciler.connect import Tenant
 from reconciler.desired import Desired
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.plan import Options, Plan, build_plan
-from reconciler.progress import BarReporter, LineReporter
+from reconciler.progress import BarReporter, LineReporter, outcome_line
 from reconciler.report import plan_json, plan_markdown, plan_text
 
 
@@ -271,6 +271,12 @@ def apply_cmd(
             else "Nothing to apply; conflicts remain (see --adopt)."
         )
         return
+    for status in (Status.FAILED, Status.SKIPPED):
+        listed = result.with_status(status)
+        if listed:
+            typer.echo(f"{status.value.capitalize()} ({len(listed)}):")
+            for outcome in listed:
+                typer.echo(f"    {outcome_line(outcome)}")
     typer.echo(result.summary_line())
     if plan.conflicts:
         typer.echo(f"{len(plan.conflicts)} conflict(s) were left alone: see --adopt.")
