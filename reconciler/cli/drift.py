@@ -1,0 +1,179 @@
+"""The drift command: how the tenant differs from git, read-only, in four formats."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from reconciler.cli.base import (
+    AllowEmptyOpt,
+    ConfigOpt,
+    EnvOpt,
+    ReadsOpt,
+    TasksOpt,
+    TenantOpt,
+    VerboseOpt,
+    app,
+    command,
+    connect,
+    err,
+    git_commit,
+    read_tree,
+    settings_for,
+    utc_now,
+)
+from reconciler.connect import Tenant
+from reconciler.desired import Desired
+from reconciler.drift import DriftReport, build_report
+from reconciler.errors import ApiError, ExitCode
+from reconciler.plan import is_managed
+from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
+
+RUNS_AT_ONCE = 8
+"""Last-run requests in flight at once with --runs (the client's read rate limit still applies)."""
+
+
+class DriftFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    junit = "junit"
+
+
+async def _legacy(tenant: Tenant, warnings: list[str]) -> list[dict[str, Any]] | None:
+    """The legacy reload-tasks, or None when the tenant has none to show (404) or hides them
+    (403): drift is a report, and the rest of it is still worth having."""
+    try:
+        return await tenant.client.list_legacy_reload_tasks()
+    except ApiError as exc:
+        if exc.status != 403:
+            raise
+        warnings.append(f"legacy reload-tasks cannot be read ({exc.one_line()}); not reported")
+        return None
+
+
+async def _last_runs(
+    tenant: Tenant, live: list[dict[str, Any]], marker: str
+) -> dict[str, Mapping[str, Any] | None]:
+    """`GET .../runs/last` for every managed task, a few at a time."""
+    gate = asyncio.Semaphore(RUNS_AT_ONCE)
+    ids = [str(doc["id"]) for doc in live if is_managed(doc, marker) and doc.get("id")]
+
+    async def one(task_id: str) -> Mapping[str, Any] | None:
+        async with gate:
+            return await tenant.client.last_run(task_id)
+
+    found = await asyncio.gather(*(one(task_id) for task_id in ids))
+    return dict(zip(ids, found, strict=True))
+
+
+async def compute_drift(
+    desired: Desired, tenant: Tenant, *, marker: str, runs: bool, strict: bool
+) -> DriftReport:
+    """Read the tenant (GET only) and compare it with `desired`."""
+    live = await tenant.client.list_tasks()
+    warnings: list[str] = []
+    legacy = await _legacy(tenant, warnings)
+    last = await _last_runs(tenant, live, marker) if runs else None
+    report = build_report(
+        desired.tasks, live, marker=marker, legacy=legacy, runs=last, strict=strict
+    )
+    report.warnings.extend(str(w) for w in desired.warnings)
+    report.warnings.extend(warnings)
+    return report
+
+
+def _print_text(text: str) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        typer.echo(text, nl=False)
+        return
+    colours = {"~": "yellow", "+": "green", "-": "red", "!": "magenta", "o": "red", "x": "red"}
+    for line in text.splitlines():
+        console.print(Text(line, style=colours.get(line[:2].rstrip(), "")))
+
+
+@app.command("drift")
+@command
+def drift_cmd(
+    tasks: TasksOpt = None,
+    config: ConfigOpt = None,
+    env: EnvOpt = None,
+    tenant: TenantOpt = None,
+    fmt: Annotated[
+        DriftFormat, typer.Option("--format", help="text, json, markdown or junit.")
+    ] = DriftFormat.text,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also save the report as JSON to this file.")
+    ] = None,
+    runs: Annotated[
+        bool,
+        typer.Option("--runs", help="Ask each managed task for its last run (one GET per task)."),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Unmanaged tasks and legacy reload-tasks count as drift."),
+    ] = False,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there is drift, 0 when none.")
+    ] = False,
+    allow_empty: AllowEmptyOpt = False,
+    reads_per_minute: ReadsOpt = 1000,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Report how the tenant differs from git, without changing anything.
+
+    Per task: modified, missing, managed but no longer in git, conflicts, disabled by the
+    service, failing (last run FAILED), and, listed apart, unmanaged tasks and legacy
+    reload-tasks not migrated.
+
+    Example: `reconciler drift --env prod --format markdown --out drift.json --detailed-exitcode`
+    """
+    settings = settings_for(config, tasks, env, tenant)
+    desired = read_tree(settings, allow_empty=allow_empty)
+    opened = connect(settings, reads=reads_per_minute)
+
+    async def run() -> DriftReport:
+        async with opened.client:
+            return await compute_drift(
+                desired, opened, marker=settings.marker, runs=runs, strict=strict
+            )
+
+    report = asyncio.run(run())
+    now = utc_now()
+    requests = dict(opened.client.requests.by_operation)
+    commit = git_commit()
+
+    def as_json() -> str:
+        return drift_json.render(
+            report, tenant=opened.url, generated_at=now, git_commit=commit, requests=requests
+        )
+
+    if out is not None:
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(as_json())
+        tmp.replace(out)
+        err(f"saved the drift report to {out}")
+    if fmt is DriftFormat.json:
+        typer.echo(as_json(), nl=False)
+    elif fmt is DriftFormat.markdown:
+        hint = f"the {out.name} artifact" if out is not None else "`reconciler drift --format json`"
+        text = drift_markdown.render(report, now=now, tenant=opened.label, artifact_hint=hint)
+        typer.echo(text, nl=False)
+    elif fmt is DriftFormat.junit:
+        typer.echo(drift_junit.render(report, now=now, tenant=opened.label), nl=False)
+    else:
+        total = opened.client.requests.total
+        _print_text(drift_text.render(report, tenant=opened.label, requests=total))
+    if verbose:
+        err(f"{opened.client.requests.total} API request(s): {requests}")
+    if detailed_exitcode and report.drifted:
+        raise typer.Exit(int(ExitCode.CHANGES))

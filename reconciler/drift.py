@@ -1,0 +1,434 @@
+"""Desired tasks + live tasks (+ last runs, + legacy reload-tasks) → a DriftReport: per task, how the
+tenant differs from git, in plain words, with what to do about it.
+
+Pure: everything comes in as data; nothing is read or sent here. Modified, missing, removed and
+conflicting tasks are read off `build_plan`'s actions, so drift and plan never disagree. Terminology:
+
+- finding: one way one task differs (a task may have several: disabled and failing, say).
+- drift: a finding that means the tenant does not match git (`--detailed-exitcode` exits 2).
+- listed: unmanaged tasks and legacy reload-tasks are reported but are not drift (unless strict):
+  git never claimed them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler import normalize, render
+from reconciler.load import LoadedTask
+from reconciler.plan import Action, Kind, Options, Plan, build_plan, is_managed
+
+
+class Category(StrEnum):
+    DISABLED = "disabled"
+    FAILING = "failing"
+    MODIFIED = "modified"
+    MISSING = "missing"
+    REMOVED = "removed"
+    CONFLICT = "conflict"
+    LEGACY = "legacy"
+    UNMANAGED = "unmanaged"
+
+
+CATEGORY_ORDER: tuple[Category, ...] = tuple(Category)
+"""The order reports show categories in: what needs a person first."""
+
+LISTED = frozenset({Category.UNMANAGED, Category.LEGACY})
+"""Categories that are listed without being drift (unless the report is strict)."""
+
+ADVICE: Mapping[Category, str] = {
+    Category.DISABLED: "fix the cause, then run `reconciler apply`: it turns the task back on",
+    Category.FAILING: "read the reload log of the failed run (the app's reload history in the hub), "
+    "fix the cause, then start the task again",
+    Category.MODIFIED: "run `reconciler apply` to put git's version back, or change the task file "
+    "if the tenant's version is the one to keep",
+    Category.MISSING: "run `reconciler apply` to create it (was it deleted in the hub?)",
+    Category.REMOVED: "run `reconciler apply` to delete it, or restore its task file if it should "
+    "stay",
+    Category.CONFLICT: "an unmanaged task holds the name: run `reconciler apply --adopt` to take it "
+    "over, or rename the task in git",
+    Category.LEGACY: "run `reconciler migrate --out tasks/migrated/`, review and commit the files; "
+    "apply then migrates them (the legacy API is being removed from tenants)",
+    Category.UNMANAGED: "nothing, if it belongs to someone else; to manage it, `reconciler import` "
+    "writes its task file: commit it and run `reconciler apply --adopt`",
+}
+"""What to do, per category, in one sentence."""
+
+DISABLED_CODES: Mapping[str, tuple[str, str]] = {
+    "CONSECUTIVE-FAILURES": (
+        "the service turned it off because its reloads failed several times in a row",
+        "read the reload log of the last runs and fix the cause (data source, credentials, "
+        "script); then run `reconciler apply`: it turns the task back on",
+    ),
+    "OWNER-DELETED": (
+        "the user who owned the task was deleted; a task runs as its owner",
+        "run `reconciler apply`: its update makes the identity that applies the owner and "
+        "turns the task back on",
+    ),
+    "OWNER-DISABLED": (
+        "the user who owns the task was disabled; a task runs as its owner",
+        "run `reconciler apply`: its update makes the identity that applies the owner and "
+        "turns the task back on (or enable the user again)",
+    ),
+    "OWNER-MOVED": (
+        "the user who owns the task was moved and no longer owns it where it runs",
+        "run `reconciler apply`: its update makes the identity that applies the owner and "
+        "turns the task back on",
+    ),
+    "APP-SCRIPT-UPDATED": (
+        "the app's load script was changed by someone else; the service stopped the task so "
+        "that the owner does not run a script they have not seen",
+        "review the script change; then run `reconciler apply` to turn the task back on",
+    ),
+    "APP-MOVED-SPACE": (
+        "the app was moved to another space",
+        "check that the task's owner may reload the app in its new space; then run "
+        "`reconciler apply` to turn the task back on",
+    ),
+    "MANUALLY": (
+        "someone turned it off by hand (in the hub or through the API)",
+        "if it should stay off, set `enabled: false` in its task file; otherwise run "
+        "`reconciler apply` to turn it back on",
+    ),
+}
+"""`metadata.disabledCode` values of the reference: why, in plain words, and what to do."""
+
+
+def explain_disabled(code: str) -> tuple[str, str]:
+    """(why, what to do) for a `metadata.disabledCode`; a code not known here gets generic words."""
+    known = DISABLED_CODES.get(code.upper())
+    if known is not None:
+        return known
+    return (
+        f"the service turned it off ({code})",
+        "find out why in the hub; then run `reconciler apply` to turn it back on",
+    )
+
+
+@dataclass(slots=True)
+class Finding:
+    """One way one task differs from git. `action` is the part of the plan's action behind it."""
+
+    category: Category
+    message: str
+    advice: str
+    drift: bool = True
+    code: str | None = None
+    action: Action | None = None
+    run: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class TaskDrift:
+    """One task of git or of the tenant, and what differs (nothing, when it is in sync).
+
+    `origin` is "git" (a task file declares it), "tenant" (a live task no file declares) or
+    "legacy" (a legacy reload-task)."""
+
+    name: str
+    origin: str
+    source: str | None = None
+    task_id: str | None = None
+    managed: bool = True
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def drifted(self) -> bool:
+        return any(f.drift for f in self.findings)
+
+    @property
+    def status(self) -> str:
+        """ "drifted", "listed" (only findings that are not drift) or "in_sync"."""
+        if self.drifted:
+            return "drifted"
+        return "listed" if self.findings else "in_sync"
+
+    def finding(self, category: Category) -> Finding | None:
+        return next((f for f in self.findings if f.category is category), None)
+
+
+@dataclass(slots=True)
+class DriftReport:
+    tasks: list[TaskDrift] = field(default_factory=list)
+    plan: Plan = field(default_factory=Plan)
+    warnings: list[str] = field(default_factory=list)
+    runs_checked: bool = False
+    strict: bool = False
+
+    @property
+    def drifted(self) -> bool:
+        return any(t.drifted for t in self.tasks)
+
+    def of(self, category: Category) -> list[tuple[TaskDrift, Finding]]:
+        """The tasks with a finding of `category`, in report order."""
+        out: list[tuple[TaskDrift, Finding]] = []
+        for task in self.tasks:
+            found = task.finding(category)
+            if found is not None:
+                out.append((task, found))
+        return out
+
+    def summary(self) -> dict[str, int]:
+        counts = {c.value: len(self.of(c)) for c in CATEGORY_ORDER}
+        counts["tasks"] = len(self.tasks)
+        counts["in_sync"] = sum(1 for t in self.tasks if t.origin == "git" and not t.findings)
+        return counts
+
+    def summary_line(self) -> str:
+        counts = self.summary()
+        drift = [
+            f"{counts[c.value]} {c.value}"
+            for c in CATEGORY_ORDER
+            if counts[c.value] and (c not in LISTED or self.strict)
+        ]
+        listed = [
+            f"{counts[c.value]} {c.value}"
+            for c in CATEGORY_ORDER
+            if counts[c.value] and c in LISTED and not self.strict
+        ]
+        if drift:
+            line = f"Drift: {', '.join(drift)}."
+            if listed:
+                line += f" Also listed, not drift: {', '.join(listed)}."
+            return line
+        line = "No drift. The tenant matches git."
+        if listed:
+            line += f" Listed, not drift: {', '.join(listed)}."
+        return line
+
+
+def last_run_of(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The last run a live task document knows of (`metadata.orchestration.lastRun`, else the
+    `last_run_*` attributes), or None."""
+    orchestration = (doc.get("metadata") or {}).get("orchestration")
+    if not isinstance(orchestration, dict):
+        return None
+    last = orchestration.get("lastRun")
+    if isinstance(last, dict) and last.get("status"):
+        return dict(last)
+    attrs = orchestration.get("attrs")
+    if isinstance(attrs, dict) and attrs.get("last_run_status"):
+        run: dict[str, Any] = {"status": attrs["last_run_status"]}
+        for key, attr in (("startedAt", "last_run_startedAt"), ("endedAt", "last_run_endedAt")):
+            if attrs.get(attr):
+                run[key] = attrs[attr]
+        return run
+    return None
+
+
+_RUN_KEYS = ("id", "status", "startedAt", "endedAt", "triggeredBy", "workerId")
+
+
+def _failing(
+    doc: Mapping[str, Any], runs: Mapping[str, Mapping[str, Any] | None] | None
+) -> Finding | None:
+    task_id = str(doc.get("id"))
+    if runs is not None and task_id in runs:
+        fetched = runs[task_id]
+        run = dict(fetched) if fetched is not None else None
+    else:
+        run = last_run_of(doc)
+    if run is None or str(run.get("status", "")).upper() != "FAILED":
+        return None
+    kept = {k: run[k] for k in _RUN_KEYS if run.get(k) is not None}
+    when = f", started {kept['startedAt']}" if "startedAt" in kept else ""
+    which = f" (run {kept['id']}{when})" if "id" in kept else (f" ({when[2:]})" if when else "")
+    return Finding(
+        Category.FAILING,
+        f"the last run failed{which}",
+        ADVICE[Category.FAILING],
+        code="FAILED",
+        run=kept,
+    )
+
+
+def _disabled(doc: Mapping[str, Any], want_enabled: bool) -> str | None:
+    code = (doc.get("metadata") or {}).get("disabledCode")
+    if not want_enabled or doc.get("enabled") is True or not code:
+        return None
+    return str(code)
+
+
+def _only(action: Action, fields: list[str]) -> Action:
+    """`action` narrowed to `fields`: its before, after and patch too."""
+    pointers = {"/" + f.replace("~", "~0").replace("/", "~1") for f in fields}
+    return dataclasses.replace(
+        action,
+        fields=list(fields),
+        before={k: v for k, v in (action.before or {}).items() if k in fields},
+        after={k: v for k, v in (action.after or {}).items() if k in fields},
+        patch=[op for op in action.patch if op.get("path") in pointers],
+    )
+
+
+def _git_findings(
+    task: LoadedTask,
+    action: Action | None,
+    live: Mapping[str, Any] | None,
+    marker: str,
+) -> list[Finding]:
+    """Findings of one task of git: from its plan action, and from its live document."""
+    findings: list[Finding] = []
+    code = None
+    if live is not None:
+        wanted = normalize.normalize(render.render(task, {}, marker)).get("enabled") is True
+        code = _disabled(live, wanted)
+    if code is not None:
+        why, what = explain_disabled(code)
+        narrowed = _only(action, ["enabled"]) if action and "enabled" in action.fields else None
+        findings.append(Finding(Category.DISABLED, why, what, code=code, action=narrowed))
+    if action is None:
+        return findings
+    if action.kind is Kind.CONFLICT:
+        findings.append(Finding(Category.CONFLICT, action.reason, ADVICE[Category.CONFLICT]))
+    elif action.kind is Kind.CREATE or (action.kind is Kind.MIGRATE and action.task_id is None):
+        message = "in git, not in the tenant"
+        if action.kind is Kind.MIGRATE:
+            message += f"; apply migrates legacy reload-task {action.migrate_from}"
+        elif action.reason != "not in the tenant":
+            message += action.reason.removeprefix("not in the tenant")
+        findings.append(Finding(Category.MISSING, message, ADVICE[Category.MISSING], action=action))
+    elif action.kind is Kind.MIGRATE:
+        findings.append(
+            Finding(
+                Category.LEGACY,
+                action.reason,
+                "run `reconciler apply`: it deletes the legacy reload-task (or pass --keep-legacy "
+                "to keep it)",
+                action=action,
+            )
+        )
+    elif action.kind is Kind.UPDATE:
+        fields = [f for f in action.fields if not (code is not None and f == "enabled")]
+        if fields:
+            narrowed = action if fields == action.fields else _only(action, fields)
+            message = (
+                action.reason
+                if fields == action.fields
+                else f"differs from git: {', '.join(fields)}"
+            )
+            if action.delete_legacy:
+                message += f"; apply also deletes legacy reload-task {action.delete_legacy}"
+            findings.append(
+                Finding(Category.MODIFIED, message, ADVICE[Category.MODIFIED], action=narrowed)
+            )
+    return findings
+
+
+def _legacy_words(doc: Mapping[str, Any]) -> str:
+    parts = [f"app {doc.get('appId') or '?'}"]
+    if doc.get("state"):
+        parts.append(f"state {doc['state']}")
+    recurrence = doc.get("recurrence")
+    if isinstance(recurrence, list) and recurrence:
+        parts.append(f"{len(recurrence)} schedule{'s' if len(recurrence) > 1 else ''}")
+    if doc.get("autoReload"):
+        parts.append("reloads on data update")
+    return ", ".join(parts)
+
+
+def build_report(
+    tasks: Sequence[LoadedTask],
+    live: Sequence[Mapping[str, Any]],
+    *,
+    marker: str,
+    legacy: Sequence[Mapping[str, Any]] | None = None,
+    runs: Mapping[str, Mapping[str, Any] | None] | None = None,
+    strict: bool = False,
+) -> DriftReport:
+    """How `live` differs from `tasks`. `legacy` is None when the tenant has no legacy listing;
+    `runs` maps task ids to their last run (None: never ran) when runs were read one by one, and
+    overrides what the task documents say of their last run."""
+    plan = build_plan(tasks, live, Options(marker=marker), legacy=legacy)
+    report = DriftReport(plan=plan, runs_checked=runs is not None, strict=strict)
+    report.warnings.extend(plan.warnings)
+    managed = {str(d.get("id")): d for d in live if is_managed(d, marker)}
+    report.tasks.extend(_git_entries(tasks, plan, managed, marker, runs))
+    for action in plan.of(Kind.DELETE):
+        entry = TaskDrift(action.name, "tenant", task_id=action.task_id)
+        entry.findings.append(
+            Finding(Category.REMOVED, action.reason, ADVICE[Category.REMOVED], action=action)
+        )
+        found = managed.get(str(action.task_id))
+        failing = _failing(found, runs) if found is not None else None
+        entry.findings.extend([failing] if failing else [])
+        report.tasks.append(entry)
+    conflicts = {str(a.task_id) for a in plan.conflicts}
+    for remote in plan.unmanaged:
+        if remote.id in conflicts:  # reported as the conflict of the task of git
+            continue
+        where = f" ({remote.detail})" if remote.detail else ""
+        finding = Finding(
+            Category.UNMANAGED,
+            f"in the tenant, not managed by git{where}",
+            ADVICE[Category.UNMANAGED],
+            drift=strict,
+        )
+        report.tasks.append(TaskDrift(remote.name, "tenant", None, remote.id, False, [finding]))
+    legacy_by_id = {str(d.get("id")): d for d in legacy or []}
+    for remote in plan.legacy:
+        doc = legacy_by_id.get(remote.id, {})
+        finding = Finding(
+            Category.LEGACY,
+            f"not migrated ({_legacy_words(doc)})",
+            ADVICE[Category.LEGACY],
+            drift=strict,
+            code=str(doc["state"]) if doc.get("state") else None,
+        )
+        name = f"legacy reload-task {remote.id}"
+        report.tasks.append(TaskDrift(name, "legacy", None, remote.id, False, [finding]))
+    return report
+
+
+def _git_entries(
+    tasks: Sequence[LoadedTask],
+    plan: Plan,
+    managed: Mapping[str, Mapping[str, Any]],
+    marker: str,
+    runs: Mapping[str, Mapping[str, Any] | None] | None,
+) -> list[TaskDrift]:
+    """One entry per task of git, with the live task the plan matched it to (if any)."""
+    own = {a.name: a for a in plan.actions if a.kind is not Kind.DELETE}
+    claimed = {a.task_id for a in plan.actions if a.task_id}
+    # A task the plan has no action for matches the oldest managed task of its name, else the one
+    # migrated from its legacy reload-task: the plan's own rules, for the tasks it left alone.
+    free: dict[str, list[Mapping[str, Any]]] = {}
+    for task_id, candidate in sorted(managed.items(), key=lambda item: _created(item[1])):
+        if task_id not in claimed:
+            free.setdefault(str(candidate.get("name")), []).append(candidate)
+    migrated = {
+        str(origin): candidate
+        for docs in free.values()
+        for candidate in docs
+        if (origin := (candidate.get("metadata") or {}).get("migratedFrom"))
+    }
+    entries: list[TaskDrift] = []
+    for task in tasks:
+        action = own.get(task.name)
+        doc: Mapping[str, Any] | None = None
+        if action is None:
+            same = free.get(task.name)
+            doc = same[0] if same else migrated.get(task.spec.migrateFrom or "")
+        elif action.kind is not Kind.CONFLICT and action.task_id:
+            doc = managed.get(action.task_id)
+        entry = TaskDrift(
+            task.name,
+            "git",
+            source=task.path,
+            task_id=str(doc["id"]) if doc else action.task_id if action else None,
+            managed=action is None or action.kind is not Kind.CONFLICT,
+            findings=_git_findings(task, action, doc, marker),
+        )
+        failing = _failing(doc, runs) if doc is not None else None
+        entry.findings.extend([failing] if failing else [])
+        entries.append(entry)
+    return entries
+
+
+def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
+    meta = doc.get("metadata") or {}
+    return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))

@@ -1,0 +1,293 @@
+"""Live tasks to task files (`reconciler import`, DESIGN 3): unmanaged tasks brought into git. Pure.
+
+A task is written in the short form when that file renders back to the live document exactly, as
+plan compares them once the task is adopted: `normalize(render(file)) == normalize(live + marker)`.
+Otherwise it is written in the full form: the live document without its server-owned fields. An
+upstream id that belongs to another task of git (imported now, or declared already) becomes that
+task's name (`after: [{task: ...}]`, or `taskRef:` in the full form): adopting keeps its id, so the
+reference stays exact. Every file is checked by reading it back through the loader.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from reconciler import model, normalize, render, taskfile, validate
+from reconciler.load import LoadResult, load_text
+
+Form = Literal["short", "full"]
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """One live task as a file: which form, its file stem, and the document to write."""
+
+    task_id: str
+    name: str
+    form: Form
+    stem: str
+    document: taskfile.Document
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotImported:
+    task_id: str
+    name: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportResult:
+    imported: list[Imported] = field(default_factory=list)
+    skipped: list[NotImported] = field(default_factory=list)
+
+    def of(self, form: Form) -> list[Imported]:
+        return [i for i in self.imported if i.form == form]
+
+
+def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
+    meta = doc.get("metadata") or {}
+    return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))
+
+
+def import_tasks(
+    live: Sequence[Mapping[str, Any]],
+    *,
+    marker: str,
+    include_managed: bool = False,
+    declared: Mapping[str, str] | None = None,
+) -> ImportResult:
+    """Files for the unmanaged tasks of `live` (every task with `include_managed`).
+
+    `declared` maps the names of tasks that task files already declare to those files: such tasks
+    are not imported again, and references to them are written by name.
+    """
+    declared = declared or {}
+    result = ImportResult()
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for doc in live:
+        groups[str(doc.get("name"))].append(doc)
+    chosen: list[Mapping[str, Any]] = []
+    names_by_id: dict[str, str] = {}
+    for name, group in groups.items():
+        group.sort(key=_created)
+        managed = [d for d in group if _is_managed(d, marker)]
+        unmanaged = [d for d in group if not _is_managed(d, marker)]
+        if name in declared:
+            # plan matches the oldest managed task of the name, else (with --adopt) the oldest other
+            names_by_id[str((managed or unmanaged)[0].get("id"))] = name
+            for doc in group if include_managed else unmanaged:
+                result.skipped.append(
+                    NotImported(str(doc.get("id")), name, f"already declared in {declared[name]}")
+                )
+            continue
+        candidates = group if include_managed else unmanaged
+        if not candidates:
+            continue
+        first, *others = candidates
+        chosen.append(first)
+        names_by_id[str(first.get("id"))] = name
+        for doc in others:
+            result.skipped.append(
+                NotImported(
+                    str(doc.get("id")),
+                    name,
+                    f"another task has this name (imported: {first.get('id')}, the oldest); "
+                    "names are the tasks' identity: rename one of them in the tenant",
+                )
+            )
+    chosen.sort(key=lambda d: (str(d.get("name")).casefold(), str(d.get("id"))))
+    while True:
+        ids = {name: task_id for task_id, name in names_by_id.items()}
+        stems = taskfile.unique_stems(str(d.get("name")) for d in chosen)
+        outcomes = [
+            _one(doc, stem, names_by_id, ids, marker)
+            for doc, stem in zip(chosen, stems, strict=True)
+        ]
+        unheld = {o.task_id for o in outcomes if isinstance(o, NotImported)}
+        if not unheld & set(names_by_id):
+            break
+        # Tasks that get no file are not in git: others refer to them by id, not by name.
+        names_by_id = {i: n for i, n in names_by_id.items() if i not in unheld}
+    for outcome in outcomes:
+        if isinstance(outcome, NotImported):
+            result.skipped.append(outcome)
+        else:
+            result.imported.append(outcome)
+    return result
+
+
+def _is_managed(doc: Mapping[str, Any], marker: str) -> bool:
+    return marker in (doc.get("annotations") or [])
+
+
+def _one(
+    live: Mapping[str, Any],
+    stem: str,
+    names_by_id: Mapping[str, str],
+    ids: Mapping[str, str],
+    marker: str,
+) -> Imported | NotImported:
+    task_id, name = str(live.get("id")), str(live.get("name"))
+    short = short_form(live, names_by_id, marker)
+    why_not = "its structure has no short form"
+    if short is not None:
+        refusal = check(short, live, ids, marker)
+        if refusal is None:
+            document = taskfile.Document(short, (f"Imported from task {task_id}.",))
+            return Imported(task_id, name, "short", stem, document)
+        why_not = (
+            f"the short form cannot say its {', '.join(refusal.fields)}"
+            if refusal.kind == "differs"
+            else f"the short form would not be valid ({refusal.message})"
+        )
+    full = full_form(live, names_by_id, marker)
+    problem = check(full, live, ids, marker)
+    if problem is not None and problem.kind == "unreadable":
+        return NotImported(task_id, name, f"no task file can hold it: {problem.message}")
+    notes = [f"full form: {why_not}"]
+    comments = [f"Imported from task {task_id}, in the full form: {why_not}."]
+    if problem is not None:
+        notes.append(f"check it before adopting: {problem.message}")
+        comments.append(f"Check it before adopting: {problem.message}.")
+    document = taskfile.Document(full, tuple(comments))
+    return Imported(task_id, name, "full", stem, document, tuple(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a file would not do: `unreadable` (the loader refuses it), `invalid` (validate does),
+    or `differs` (it renders to something else than the live task)."""
+
+    kind: Literal["unreadable", "invalid", "differs"]
+    message: str
+    fields: tuple[str, ...] = ()
+
+
+def check(
+    data: Mapping[str, Any], live: Mapping[str, Any], ids: Mapping[str, str], marker: str
+) -> Refusal | None:
+    """Why the file written for `data` would not reproduce `live` once adopted (None: it would).
+
+    The text is read back through the loader, checked like `validate` (the names of `ids` are
+    known tasks) and rendered against `ids`; that must normalise equal to `live` plus the marker.
+    """
+    text = taskfile.dump([taskfile.Document(data)])
+    loaded = LoadResult()
+    load_text("import.yaml", text.encode(), {}, loaded)
+    if loaded.problems or len(loaded.tasks) != 1:
+        messages = "; ".join(p.message for p in loaded.problems) or "not one task"
+        return Refusal("unreadable", messages)
+    task = loaded.tasks[0]
+    problems = validate.validate([task], unreadable=set(ids))
+    errors = [p.message for p in problems if p.severity == "error"]
+    if errors:
+        return Refusal("invalid", "; ".join(errors))
+    desired = render.render(task, ids, marker)
+    adopted = {**live, "annotations": [*(live.get("annotations") or []), marker]}
+    want = normalize.normalize(desired)
+    have = normalize.normalize(adopted, desired=desired)
+    differ = normalize.changed_fields(want, have)
+    if differ:
+        message = f"rendering it would change {', '.join(differ)}"
+        return Refusal("differs", message, tuple(differ))
+    return None
+
+
+# -- the two forms ---------------------------------------------------------------------------------
+
+
+def short_form(
+    live: Mapping[str, Any], names_by_id: Mapping[str, str], marker: str
+) -> dict[str, Any] | None:
+    """The short-form data that says what `live` says, or None when its structure has none."""
+    states = live.get("states") or []
+    if len(states) != 1 or not isinstance(states[0], dict):
+        return None
+    state = states[0]
+    on_events = state.get("onEvents") or []
+    if len(on_events) != 1 or not isinstance(on_events[0], dict):
+        return None
+    actions = on_events[0].get("actions") or []
+    if len(actions) != 1 or not isinstance(actions[0], dict):
+        return None
+    arguments = (actions[0].get("functionRef") or {}).get("arguments") or {}
+    app_id, partial = arguments.get("appId"), arguments.get("partial", False)
+    if not isinstance(app_id, str) or not isinstance(partial, bool):
+        return None
+    data: dict[str, Any] = {"name": live.get("name")}
+    if live.get("description"):
+        data["description"] = live["description"]
+    data["reload"] = {"appId": app_id, "partial": partial}
+    sched = (live.get("start") or {}).get("schedule")
+    if isinstance(sched, dict):
+        data["schedule"] = {k: v for k, v in sched.items() if v is not None}
+    elif isinstance(sched, str):
+        return None
+    after: list[dict[str, str]] = []
+    for event in live.get("events") or []:
+        if not isinstance(event, dict):
+            return None
+        if event.get("type") == model.DATA_UPDATED:
+            data["onDataUpdate"] = True
+        elif event.get("type") == model.RUN_FINISHED:
+            upstream = _upstream(event, names_by_id)
+            if upstream is None:
+                return None
+            after.append(upstream)
+        else:
+            return None
+    if after:
+        data["after"] = after
+        if state.get("exclusive") is False:
+            data["when"] = "all"
+    data["enabled"] = live.get("enabled") is True
+    extra = [a for a in live.get("annotations") or [] if a != marker]
+    if extra:
+        data["annotations"] = extra
+    return data
+
+
+def _upstream(event: Mapping[str, Any], names_by_id: Mapping[str, str]) -> dict[str, str] | None:
+    upstream_id, status = None, "any"
+    for corr in event.get("correlation") or []:
+        if corr.get("contextAttributeName") == "id":
+            upstream_id = corr.get("contextAttributeValue")
+        elif corr.get("contextAttributeName") == "status":
+            status = str(corr.get("contextAttributeValue") or "").lower()
+    if not isinstance(upstream_id, str) or status not in ("succeeded", "failed", "any"):
+        return None
+    name = names_by_id.get(upstream_id)
+    entry = {"task": name} if name is not None else {"taskId": upstream_id}
+    entry["status"] = status
+    return entry
+
+
+def full_form(
+    live: Mapping[str, Any], names_by_id: Mapping[str, str], marker: str
+) -> dict[str, Any]:
+    """The live document without server-owned fields; upstream ids of git's tasks as `taskRef`."""
+    data = {
+        k: copy.deepcopy(v)
+        for k, v in live.items()
+        if k not in normalize.SERVER_OWNED and v is not None
+    }
+    data["enabled"] = live.get("enabled") is True
+    extra = [a for a in data.pop("annotations", None) or [] if a != marker]
+    if extra:
+        data["annotations"] = extra
+    for event in data.get("events") or []:
+        if not isinstance(event, dict) or event.get("type") != model.RUN_FINISHED:
+            continue
+        for i, corr in enumerate(event.get("correlation") or []):
+            if not isinstance(corr, dict) or corr.get("contextAttributeName") != "id":
+                continue
+            name = names_by_id.get(str(corr.get("contextAttributeValue")))
+            if name is not None:
+                event["correlation"][i] = {"contextAttributeName": "id", "taskRef": name}
+    return data

@@ -1,0 +1,144 @@
+"""The drift report as terminal text, and the words the other drift reports share.
+
+Pure: a DriftReport in, text out. As in the plan, every line that names a task starts with its
+category's symbol, so a terminal can colour lines by their first character; every other line starts
+with a space or a word. Field changes read `path: tenant value → git value`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.drift import CATEGORY_ORDER, LISTED, Category, DriftReport, Finding, TaskDrift
+from reconciler.report.plan_text import Change, changes, quote, safe
+
+SYMBOL: Mapping[Category, str] = {
+    Category.DISABLED: "o",
+    Category.FAILING: "x",
+    Category.MODIFIED: "~",
+    Category.MISSING: "+",
+    Category.REMOVED: "-",
+    Category.CONFLICT: "!",
+    Category.LEGACY: ">",
+    Category.UNMANAGED: "?",
+}
+"""One character per category; where apply would act, the plan's symbol for that action."""
+
+TITLE: Mapping[Category, str] = {
+    Category.DISABLED: "Disabled by the service",
+    Category.FAILING: "Failing",
+    Category.MODIFIED: "Modified in the tenant",
+    Category.MISSING: "Missing from the tenant",
+    Category.REMOVED: "Managed, but no longer in git",
+    Category.CONFLICT: "Conflicts",
+    Category.LEGACY: "Legacy reload-tasks not migrated",
+    Category.UNMANAGED: "Unmanaged",
+}
+
+INDENT = "    "
+DIRECTION = "tenant → git"
+
+
+def runs_source(report: DriftReport) -> str:
+    """Where the report learnt of the last runs."""
+    if report.runs_checked:
+        return "asked of each managed task (--runs)"
+    return "as the task listing reports them"
+
+
+def title(category: Category, strict: bool = False) -> str:
+    """The heading of a category, saying when its tasks are listed without being drift."""
+    text = TITLE[category]
+    return text + (" (listed, not drift)" if category in LISTED and not strict else "")
+
+
+def field_changes(finding: Finding) -> list[Change]:
+    """What differs, value by value (tenant → git), for a finding backed by an update."""
+    action = finding.action
+    if action is None or not action.fields:
+        return []
+    return changes(action)
+
+
+def run_words(run: Mapping[str, Any] | None) -> str:
+    """`run 1a2b…, started …, ended …, triggered by …` from what is known of a run."""
+    if not run:
+        return ""
+    parts = [f"run {run['id']}"] if run.get("id") else []
+    for key, words in (("startedAt", "started"), ("endedAt", "ended")):
+        if run.get(key):
+            parts.append(f"{words} {run[key]}")
+    if run.get("triggeredBy"):
+        parts.append(f"triggered by {quote(str(run['triggeredBy']))}")
+    return ", ".join(parts)
+
+
+def where(task: TaskDrift) -> str:
+    """`tasks/x.yaml, id 1234` (what is known of it)."""
+    parts = [task.source] if task.source else []
+    if task.task_id:
+        parts.append(f"id {task.task_id}")
+    return ", ".join(parts)
+
+
+def header(task: TaskDrift, category: Category) -> str:
+    place = where(task)
+    line = f"{SYMBOL[category]} {quote(task.name)}"
+    return f"{line}  ({quote(place)[1:-1]})" if place else line
+
+
+def message(finding: Finding) -> str:
+    """The finding in one line; a disabled task's code first."""
+    if finding.category is Category.DISABLED and finding.code:
+        return f"{finding.code}: {finding.message}"
+    return finding.message
+
+
+def finding_lines(finding: Finding, advice: bool = True) -> list[str]:
+    """Everything below a task's header line for one finding, unindented."""
+    lines = [message(finding)]
+    details = field_changes(finding)
+    if details and finding.category is not Category.DISABLED:
+        lines.append(f"{DIRECTION}:")
+        lines.extend(INDENT + str(c) for c in details)
+    if advice:
+        lines.append(f"what to do: {finding.advice}")
+    return lines
+
+
+def shared_advice(found: list[tuple[TaskDrift, Finding]]) -> str | None:
+    """The advice every finding of a category shares (said once), or None."""
+    advice = {f.advice for _, f in found}
+    return advice.pop() if len(advice) == 1 else None
+
+
+def render(report: DriftReport, *, tenant: str | None = None, requests: int | None = None) -> str:
+    """The terminal report: each category with its tasks, then warnings and the summary."""
+    lines: list[str] = [f"Tenant: {quote(tenant)[1:-1]}"] if tenant else []
+    lines += [f"Last runs: {runs_source(report)}.", ""]
+    for category in CATEGORY_ORDER:
+        found = report.of(category)
+        if not found:
+            continue
+        lines.append(f"{title(category, report.strict)} ({len(found)}):")
+        advice = shared_advice(found)
+        if advice:
+            lines.append(f"  what to do: {advice}")
+        for task, finding in found:
+            lines.append(header(task, category))
+            lines += [
+                INDENT + line.replace("\n", "\n" + INDENT)
+                for line in finding_lines(finding, advice is None)
+            ]
+        lines.append("")
+    if report.warnings:
+        lines += ["Warnings:", *(INDENT + w for w in report.warnings), ""]
+    counts = report.summary()
+    in_git = sum(1 for t in report.tasks if t.origin == "git")
+    lines.append(f"{counts['in_sync']} of {in_git} task(s) in git are in sync.")
+    last = report.summary_line()
+    if requests is not None:
+        last += f" ({requests} API request{'' if requests == 1 else 's'})"
+    lines.append(last)
+    return safe("\n".join(lines)) + "\n"
