@@ -180,6 +180,14 @@ def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
     return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))
 
 
+def live_ids(live: Iterable[Mapping[str, Any]], marker: str) -> dict[str, str]:
+    """Name → id of the managed live tasks (the oldest of a name): how upstream names resolve."""
+    ids: dict[str, str] = {}
+    for doc in sorted((d for d in live if is_managed(d, marker)), key=_created, reverse=True):
+        ids[str(doc.get("name"))] = str(doc.get("id"))
+    return ids
+
+
 def desired_graph(tasks: Sequence[LoadedTask]) -> ChainGraph:
     graph = ChainGraph()
     for task in tasks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -14,9 +15,11 @@ from reconciler.cli.base import (
     EnvOpt,
     GraphFormat,
     TasksOpt,
+    TenantOpt,
     ValidateFormat,
     app,
     command,
+    connect,
     dump_yaml,
     err,
     read_tree,
@@ -25,7 +28,7 @@ from reconciler.cli.base import (
 )
 from reconciler.desired import Desired, read_desired
 from reconciler.errors import ExitCode, ProblemsFound, ReconcilerError
-from reconciler.plan import desired_graph
+from reconciler.plan import desired_graph, live_ids
 from reconciler.report import graph as graph_report
 
 
@@ -98,21 +101,35 @@ def render_cmd(
     fmt: Annotated[
         DocFormat, typer.Option("--format", help="json (an array) or yaml (a stream).")
     ] = DocFormat.json,
+    tenant: TenantOpt = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not ask the configured tenant for upstream ids.")
+    ] = False,
 ) -> None:
     """Print exactly the API documents that would be sent, in file order.
 
-    Upstream tasks are written `(known after apply: NAME)`: their ids exist only in a tenant.
+    Offline, an upstream task's id is written `(known after apply: NAME)`; with a tenant
+    configured, the ids of the managed tasks it has are filled in.
 
     Example: `reconciler render "Sales ETL" --format yaml`
     """
-    settings = settings_for(config, tasks, env, None)
+    settings = settings_for(config, tasks, env, tenant)
     desired = read_tree(settings)
     chosen = desired.tasks
     if name is not None:
         chosen = [t for t in desired.tasks if t.name == name]
         if not chosen:
             raise ReconcilerError(f"no task named {name!r} in {settings.tasks_dir}")
-    docs = [render.render(t, {}, settings.marker) for t in chosen]
+    ids: dict[str, str] = {}
+    if settings.tenant and not offline:
+        opened = connect(settings)
+
+        async def listing() -> list[dict[str, Any]]:
+            async with opened.client:
+                return await opened.client.list_tasks()
+
+        ids = live_ids(asyncio.run(listing()), settings.marker)
+    docs = [render.render(t, ids, settings.marker) for t in chosen]
     if fmt is DocFormat.yaml:
         typer.echo(dump_yaml(docs), nl=False)
     else:

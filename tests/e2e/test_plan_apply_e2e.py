@@ -241,3 +241,72 @@ def test_ci_without_a_tenant_is_an_error(cli: Cli) -> None:
     result = cli("plan", QLIK_TENANT_URL="", CI="true")
     assert result.returncode == 1
     assert "CI=true" in result.stderr
+
+
+def test_rate_limit_429s_from_the_tenant_are_absorbed(cli: Cli, tenant: LiveTenant) -> None:
+    # The tenant allows 6 writes per 2 s window while the client believes it may go much faster.
+    tenant.emulator.config.rate_window_s = 2.0
+    tenant.emulator.set_rate_limits(writes=6)
+    result = cli("apply", "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert tenant.emulator.throttled_count() > 0
+    assert "retrying" in result.stdout
+    assert len(tenant.emulator.tasks()) == EXAMPLE_TASKS
+    assert cli("plan", "--detailed-exitcode").returncode == 0
+
+
+def _intercept(tenant: LiveTenant, decide: Any) -> None:
+    """Let `decide(method, path, body, answer)` replace the tenant's answer to some requests."""
+    original = tenant.emulator.handle
+
+    def handle(
+        method: str, path: str, query: Any = "", headers: Any = None, body: bytes = b""
+    ) -> Reply:
+        reply = decide(method, path, body, lambda: original(method, path, query, headers, body))
+        return reply if reply is not None else original(method, path, query, headers, body)
+
+    tenant.emulator.handle = handle  # type: ignore[method-assign]
+
+
+def test_one_failed_create_skips_its_dependents_and_a_second_apply_converges(
+    cli: Cli, tenant: LiveTenant
+) -> None:
+    original = tenant.emulator.handle
+
+    def decide(method: str, path: str, body: bytes, answer: Any) -> Reply | None:
+        if method == "POST" and path.endswith("/tasks") and b'"Finance dashboard"' in body:
+            return json_reply(500, {"errors": [{"code": "HTTP-500", "title": "injected failure"}]})
+        return None
+
+    _intercept(tenant, decide)
+    result = cli("apply", "--auto-approve")
+    assert result.returncode == 1
+    assert "FAILED create 'Finance dashboard'" in result.stdout
+    assert "SKIPPED create 'Board pack'" in result.stdout
+    assert "Apply incomplete: 7 done, 1 failed, 1 skipped." in result.stdout
+    assert len(tenant.emulator.tasks()) == EXAMPLE_TASKS - 2
+
+    tenant.emulator.handle = original  # type: ignore[method-assign]
+    again = cli("apply", "--auto-approve")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert cli("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_a_connection_dropped_after_post_creates_no_duplicate(cli: Cli, tenant: LiveTenant) -> None:
+    dropped: list[str] = []
+
+    def decide(method: str, path: str, body: bytes, answer: Any) -> Reply | None:
+        if method == "POST" and path.endswith("/tasks") and len(dropped) < 3:
+            reply = answer()  # the write happens ...
+            dropped.append(str(reply.status))
+            return Reply(0, dropped=True)  # ... but its answer is lost
+        return None
+
+    _intercept(tenant, decide)
+    result = cli("apply", "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert dropped == ["201", "201", "201"]
+    names = [t["name"] for t in tenant.emulator.tasks()]
+    assert sorted(names) == sorted(set(names))
+    assert len(names) == EXAMPLE_TASKS
+    assert cli("plan", "--detailed-exitcode").returncode == 0
