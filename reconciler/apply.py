@@ -17,12 +17,11 @@ from typing import Any, Protocol
 
 from reconciler import normalize, render
 from reconciler.chains import run_finished_upstreams
-from reconciler.errors import AmbiguousWriteError, ApiError, GuardRefusedError, StalePlanError
+from reconciler.errors import ApiError, GuardRefusedError, StalePlanError
 from reconciler.plan import Action, Kind, Plan, is_managed
 from reconciler.qlik.client import TenantClient
 
 ENABLE = [{"op": "replace", "path": "/enabled", "value": True}]
-MAX_CREATE_ATTEMPTS = 3
 
 
 class Status(StrEnum):
@@ -89,8 +88,21 @@ class Guard:
     max_deletes: int | None = None
     fraction: float = 0.2
 
-    def check(self, plan: Plan) -> None:
-        deletes = len(plan.of(Kind.DELETE))
+    def check(
+        self, plan: Plan, live: Sequence[Mapping[str, Any]] = (), *, marker: str = ""
+    ) -> None:
+        """Refuse a plan that deletes too many tasks. With the live listing, a delete that leaves
+        another managed task of that name in the tenant does not count: it removes a duplicate
+        (two applies raced, or a task was copied by hand), which no missing or wrong tasks
+        directory can cause, and refusing it would keep the duplicates."""
+        deleting = plan.of(Kind.DELETE)
+        gone = {a.task_id for a in deleting}
+        kept_names = {
+            str(t.get("name"))
+            for t in live
+            if is_managed(t, marker) and str(t.get("id")) not in gone
+        }
+        deletes = sum(1 for a in deleting if a.name not in kept_names)
         if self.allow_mass_delete or deletes == 0:
             return
         managed = max(plan.managed_count, 1)
@@ -107,8 +119,9 @@ class Guard:
             )
 
 
-async def check_fresh(plan: Plan, client: TenantClient) -> None:
-    """Refuse a saved plan whose tasks changed since it was made (exit 3, nothing written)."""
+async def check_fresh(plan: Plan, client: TenantClient) -> list[dict[str, Any]]:
+    """Refuse a saved plan whose tasks changed since it was made (exit 3, nothing written);
+    return the live listing it checked against."""
     live = await client.list_tasks()
     by_id = {str(t.get("id")): t for t in live}
     names = {str(t.get("name")) for t in live}
@@ -134,6 +147,7 @@ async def check_fresh(plan: Plan, client: TenantClient) -> None:
             + "; ".join(stale)
             + ". Make a new plan and review it."
         )
+    return live
 
 
 class _Run:
@@ -223,22 +237,24 @@ class _Run:
 
     async def _create(self, action: Action) -> tuple[str | None, str]:
         doc = self._resolved(action.after or {}, action)
-        created: dict[str, Any] | None = None
-        for _attempt in range(MAX_CREATE_ATTEMPTS):
-            try:
-                created = await self.client.create_task(doc, migrate_from=action.migrate_from)
-                break
-            except AmbiguousWriteError:
-                created = await self._find_created(action.name)
-                if created is not None:
-                    break
-        if created is None:
-            raise ApiError(
-                "POST", "/api/scheduling/tasks", 0, title=f"could not create {action.name!r}"
-            )
+        found = False
+
+        async def find_created() -> dict[str, Any] | None:
+            nonlocal found
+            task = await self._find_created(action.name)
+            found = found or task is not None
+            return task
+
+        # A POST whose answer was lost is resolved by listing the tasks of this name (and marker)
+        # before it is ever sent again; the client paces those attempts within its retry budget.
+        created = await self.client.create_task(
+            doc, migrate_from=action.migrate_from, find_created=find_created
+        )
         task_id = str(created["id"])
         self.ids[action.name] = task_id
         notes = [f"id {task_id}"]
+        if found:
+            notes.append("the answer was lost; found by name")
         if action.enable and not created.get("enabled"):
             await self.client.patch_task(task_id, ENABLE)
             notes.append("enabled")

@@ -8,6 +8,7 @@ tenant is an error instead: a pipeline must never reconcile a scratch file by mi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from reconciler.qlik.client import OnRetry, RateLimits, RetryPolicy, TenantClien
 
 LOCAL_STATE = Path(".reconciler") / "local-tenant.json"
 LOCAL_URL = "http://127.0.0.1"
+TIMEOUT_VARIABLE = "RECONCILER_TIMEOUT"
+DEFAULT_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(slots=True)
@@ -111,6 +114,20 @@ def local_seed() -> dict[str, Any]:
     }
 
 
+def timeout_from(environ: Mapping[str, str]) -> float:
+    """Seconds to wait for each answer of the tenant: RECONCILER_TIMEOUT, default 60."""
+    raw = environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ConfigError(f"{TIMEOUT_VARIABLE} must be a positive number of seconds, not {raw!r}")
+    return seconds
+
+
 def open_tenant(
     tenant_url: str | None,
     environ: Mapping[str, str],
@@ -133,6 +150,7 @@ def open_tenant(
             limits=limits,
             retry=retry,
             on_retry=on_retry,
+            timeout=timeout_from(environ),
         )
         return Tenant(client=client, label=client.tenant_url, url=client.tenant_url)
     if environ.get("CI", "").lower() == "true":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from reconciler.config import Settings
 from reconciler.errors import ConfigError, Problem, ProblemsFound
-from reconciler.load import LoadedTask, display_path, load_tree
+from reconciler.load import LoadedTask, display_path, load_tree, paused_gc
 from reconciler.validate import validate
 
 
@@ -42,9 +42,10 @@ def read_desired(
         )
     if not tasks_dir.is_dir():
         raise ConfigError(f"{shown} is not a directory of task files")
-    result = load_tree(tasks_dir, settings.vars, root=root)
-    problems = list(result.problems)
-    problems.extend(validate(result.tasks, now=now, unreadable=result.unreadable_names))
+    with paused_gc():
+        result = load_tree(tasks_dir, settings.vars, root=root)
+        problems = list(result.problems)
+        problems.extend(validate(result.tasks, now=now, unreadable=result.unreadable_names))
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ProblemsFound(problems)

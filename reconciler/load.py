@@ -7,8 +7,11 @@ Every problem is collected (none stops the reading of the other files) and locat
 from __future__ import annotations
 
 import difflib
+import gc
+import os
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,16 +57,42 @@ class LoadResult:
     """Names of tasks whose documents had problems: references to them are not reported again."""
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while thousands of documents are built.
+
+    Task data is acyclic (reference counting frees it); without the pause the collector scans the
+    growing heap again and again, a third of the time it takes to read 10,000 files. Afterwards
+    what was built joins the oldest generation unscanned (`freeze` then `unfreeze` moves every
+    object there), and collection resumes as before: nothing is kept longer than it would be."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        gc.enable()
+
+
 def discover(tasks_dir: Path) -> list[Path]:
-    """Task files under `tasks_dir`, recursively, in a stable order; hidden folders are skipped."""
-    found = [
-        p
-        for p in tasks_dir.rglob("*")
-        if p.suffix in TASK_SUFFIXES
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(tasks_dir).parts)
-    ]
-    return sorted(found)
+    """Task files under `tasks_dir`, recursively, in a stable order; hidden folders are skipped.
+
+    Symbolic links to files count, links to folders are not followed (as `Path.rglob`); the order
+    is that of the paths' parts (as sorting `Path`s)."""
+    found: list[str] = []
+    for folder, subfolders, names in os.walk(tasks_dir):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        for name in names:
+            if name.startswith(".") or os.path.splitext(name)[1] not in TASK_SUFFIXES:
+                continue
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                found.append(path)
+    found.sort(key=lambda path: path.split(os.sep))
+    return [Path(path) for path in found]
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -74,12 +103,33 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
+class _Shown:
+    """`display_path` for many files of one tree: the root and each folder are resolved once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.prefix = os.path.join(self.root, "")
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        text = str(path)
+        if os.path.islink(text):
+            return display_path(path, self.root)
+        folder, name = os.path.split(text)
+        real = self.folders.get(folder)
+        if real is None:
+            real = self.folders[folder] = os.path.realpath(folder or os.curdir)
+        full = os.path.join(real, name)
+        return full[len(self.prefix) :] if full.startswith(self.prefix) else text
+
+
 def load_tree(tasks_dir: Path, variables: Mapping[str, str], *, root: Path) -> LoadResult:
     """Read every task file under `tasks_dir`; all problems are returned at once."""
     result = LoadResult()
+    shown_path = _Shown(root)
     for path in discover(tasks_dir):
         result.files += 1
-        shown = display_path(path, root)
+        shown = shown_path(path)
         try:
             raw = path.read_bytes()
         except OSError as exc:

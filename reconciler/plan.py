@@ -11,15 +11,16 @@ listing); nothing is read or sent here. Terminology:
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from reconciler import normalize, render
 from reconciler.chains import ChainGraph, live_graph
-from reconciler.load import LoadedTask
+from reconciler.load import LoadedTask, paused_gc
 
 
 class Kind(StrEnum):
@@ -209,6 +210,16 @@ def build_plan(
     legacy: Sequence[Mapping[str, Any]] | None = None,
 ) -> Plan:
     """The plan that makes `live` match `tasks`. `legacy` is None when there is no legacy listing."""
+    with paused_gc():
+        return _build_plan(tasks, live, options, legacy)
+
+
+def _build_plan(
+    tasks: Sequence[LoadedTask],
+    live: Sequence[Mapping[str, Any]],
+    options: Options,
+    legacy: Sequence[Mapping[str, Any]] | None,
+) -> Plan:
     plan = Plan()
     marker = options.marker
     managed: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -276,7 +287,8 @@ def build_plan(
         if match.live is None:
             creates.append(_create(task, desired, ups, legacy, legacy_by_id, options))
             continue
-        action = _update(task, desired, match, ups)
+        again = functools.partial(render.render, task, ids, marker)
+        action = _update(task, desired, match, ups, again)
         pending_legacy = _pending_legacy(task, match.live, legacy_by_id, options)
         if action is None and pending_legacy:
             action = Action(
@@ -370,15 +382,22 @@ def _create(
 
 
 def _update(
-    task: LoadedTask, desired: dict[str, Any], match: _Match, ups: list[str]
+    task: LoadedTask,
+    desired: dict[str, Any],
+    match: _Match,
+    ups: list[str],
+    rendered: Callable[[], dict[str, Any]],
 ) -> Action | None:
+    """The update of a matched task, or None. `desired` is a fresh rendering the comparison may
+    consume; `rendered` makes another one for the action when there is something to change."""
     live = match.live
     assert live is not None
-    want = normalize.normalize(desired)
     have = normalize.normalize(live, desired=desired)
+    want = normalize.normalize(desired, in_place=True)
     fields = normalize.changed_fields(want, have)
     if not fields:
         return None
+    desired = rendered()
     detail = ", ".join(FIELD_WORDS.get(f, f) for f in fields)
     others = ", ".join(FIELD_WORDS.get(f, f) for f in fields if f != "name")
     if match.how == "rename":

@@ -33,6 +33,22 @@ Path = tuple[str | int, ...]
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """SafeLoader without the timestamp resolver: dates stay the strings the user wrote."""
 
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        """The tag of a node; a plain scalar's depends on its text alone, and the same texts
+        (keys above all) come back in every file, so those answers are remembered."""
+        if kind is yaml.ScalarNode and implicit[0] and not self.yaml_path_resolvers:
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
+                    _PLAIN_TAGS[value] = tag
+            return tag
+        return str(super().resolve(kind, value, implicit))
+
+
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_MAX = 20_000
+
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -86,6 +102,15 @@ _COLLECTION_TAGS: dict[type[yaml.Node], str] = {
 }
 
 
+_STR = "tag:yaml.org,2002:str"
+_PLAIN_SCALARS: dict[str, Any] = {
+    f"tag:yaml.org,2002:{name}": _BaseLoader.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+    for name in ("null", "bool", "int", "float")
+}
+"""The safe constructors of the plain scalar types, called directly: `construct_object` adds
+bookkeeping for recursive collections that a scalar never needs."""
+
+
 class _Builder:
     """Turns composed nodes into plain data, recording positions and enforcing the bounds."""
 
@@ -106,8 +131,14 @@ class _Builder:
             raise YamlError(
                 f"nesting deeper than {MAX_DEPTH} levels; task files need only a few", *_mark(node)
             )
-        self.doc.values.setdefault(path, _mark(node))
-        expected = _COLLECTION_TAGS.get(type(node))
+        values = self.doc.values
+        if path not in values:
+            mark = node.start_mark
+            values[path] = (mark.line + 1, mark.column + 1)
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            return self._scalar(node)
+        expected = _COLLECTION_TAGS.get(kind)
         if expected is not None and node.tag != expected:
             raise YamlError(
                 f"the tag {node.tag} is not allowed; only plain YAML values "
@@ -123,22 +154,31 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         self.loader.flatten_mapping(node)  # resolves `<<` merge keys the safe way
         out: dict[str, Any] = {}
+        keys = self.doc.keys
         for key_node, value_node in node.value:
             key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str | int | float | bool) or isinstance(key, bool):
-                raise YamlError("keys must be plain words such as `name`", *_mark(key_node))
-            key = str(key)
+            if type(key) is not str:
+                if not isinstance(key, str | int | float | bool) or isinstance(key, bool):
+                    raise YamlError("keys must be plain words such as `name`", *_mark(key_node))
+                key = str(key)
+            child = (*path, key)
             if key in out:
-                first = self.doc.keys[(*path, key)]
+                first = keys[child]
                 raise YamlError(
                     f"duplicate key `{key}` (first written at line {first[0]}); keep one of them",
                     *_mark(key_node),
                 )
-            self.doc.keys[(*path, key)] = _mark(key_node)
-            out[key] = self.build(value_node, (*path, key), depth + 1)
+            keys[child] = _mark(key_node)
+            out[key] = self.build(value_node, child, depth + 1)
         return out
 
     def _scalar(self, node: yaml.Node) -> Any:
+        tag = node.tag
+        if tag == _STR:
+            return node.value  # what the str constructor returns, without its machinery
+        plain = _PLAIN_SCALARS.get(tag)
+        if plain is not None and isinstance(node, yaml.ScalarNode):
+            return plain(self.loader, node)
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
@@ -149,21 +189,46 @@ class _Builder:
             ) from None
 
 
-def _precheck(text: str) -> None:
-    """Refuse flow collections nested so deep that the parser itself would recurse, before it runs."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return  # the common case: too few brackets to nest that deep
-    running = 0
-    for offset, ch in enumerate(text):
-        if ch in "[{":
-            running += 1
-            if running > MAX_DEPTH:
-                line = text.count("\n", 0, offset) + 1
-                raise YamlError(
-                    f"nesting deeper than {MAX_DEPTH} levels; task files need only a few", line
-                )
-        elif ch in "]}":
-            running = max(0, running - 1)
+_OPENS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSES = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _could_nest_too_deep(text: str) -> bool:
+    """Whether `text` could nest deeper than MAX_DEPTH at all: a cheap bound that spares most
+    files the event pass. A collection opens at the start of a line, after an indicator that
+    allows a compact nested one (`- `, `? `, `: `) or at a flow bracket, so one more than the
+    count of line breaks and of those characters bounds the depth."""
+    count = text.count
+    bound = 1 + count("\n") + count("\r") + count("\x85") + count("\u2028") + count("\u2029")
+    bound += count("-") + count("?") + count(":") + count("[") + count("{")
+    return bound > MAX_DEPTH
+
+
+def _check_depth(text: str) -> None:
+    """Refuse collections nested deeper than MAX_DEPTH before any node is composed.
+
+    The composer recurses once per level (in C with the C loader, where a deep enough block such
+    as `- - - - x` overflows the stack and kills the process), so depth is measured first on the
+    parser's event stream, which is not recursive and stops at the first level too many."""
+    if not _could_nest_too_deep(text):
+        return
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, _OPENS):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise YamlError(
+                        f"nesting deeper than {MAX_DEPTH} levels; task files need only a few",
+                        *((mark.line + 1, mark.column + 1) if mark else (1, 1)),
+                    )
+            elif isinstance(event, _CLOSES):
+                depth -= 1
+    finally:
+        loader.dispose()
 
 
 def read_documents(path: str, raw: bytes) -> Iterator[SourceDocument]:
@@ -178,9 +243,9 @@ def read_documents(path: str, raw: bytes) -> Iterator[SourceDocument]:
         raise YamlError("the file is not UTF-8 text; save it as UTF-8", line, column) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    _precheck(text)
     loader = _Loader(text)
     try:
+        _check_depth(text)
         index = 0
         while loader.check_node():
             node = loader.get_node()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,9 +36,11 @@ from reconciler.cli.base import (
     settings_for,
     utc_now,
 )
+from reconciler.config import Settings
 from reconciler.connect import Tenant
 from reconciler.desired import Desired
 from reconciler.errors import ExitCode, ReconcilerError
+from reconciler.load import paused_gc
 from reconciler.plan import Options, Plan, build_plan
 from reconciler.progress import BarReporter, LineReporter, outcome_line
 from reconciler.report import plan_json, plan_markdown, plan_text
@@ -48,18 +52,42 @@ class PlanFormat(StrEnum):
     markdown = "markdown"
 
 
-async def _compute_plan(desired: Desired, tenant: Tenant, options: Options) -> Plan:
-    live = await tenant.client.list_tasks()
-    legacy = None
-    if any(t.spec.migrateFrom for t in desired.tasks):
-        legacy = await tenant.client.list_legacy_reload_tasks()
-    plan = build_plan(desired.tasks, live, options, legacy=legacy)
+async def _compute_plan(
+    read: Callable[[], Desired], tenant: Tenant, options: Options
+) -> tuple[Plan, list[dict[str, Any]]]:
+    """The plan, and the live listing it was made from.
+
+    The task files are read (`read`, in a thread) while the listing's pages arrive: a plan takes
+    about as long as the longer of the two, not their sum. Problems in the task files are
+    reported before any error of the tenant, as when they were read first."""
+    with paused_gc():  # thousands of documents are built here, none of them cyclic
+        listing = asyncio.create_task(tenant.client.list_tasks())
+        try:
+            desired = await asyncio.to_thread(read)
+        except BaseException:
+            listing.cancel()
+            await asyncio.gather(listing, return_exceptions=True)
+            raise
+        live = await listing
+        legacy = None
+        if any(t.spec.migrateFrom for t in desired.tasks):
+            legacy = await tenant.client.list_legacy_reload_tasks()
+        plan = build_plan(desired.tasks, live, options, legacy=legacy)
     plan.warnings.extend(str(w) for w in desired.warnings)
     if legacy is None and any(t.spec.migrateFrom for t in desired.tasks):
         plan.warnings.append(
             "this tenant has no legacy reload-tasks endpoint: migrateFrom is ignored"
         )
-    return plan
+    return plan, live
+
+
+def _connect(settings: Settings, read: Callable[[], object], *args: Any, **kwargs: Any) -> Tenant:
+    """`connect`, except that problems in the task files are reported before a connection error."""
+    try:
+        return connect(settings, *args, **kwargs)
+    except ReconcilerError:
+        read()
+        raise
 
 
 def _print_plan_text(text: str) -> None:
@@ -105,7 +133,7 @@ def plan_cmd(
     Example: `reconciler plan --env prod --format markdown --out plan.json`
     """
     settings = settings_for(config, tasks, env, tenant)
-    desired = read_tree(settings, allow_empty=allow_empty)
+    read = functools.partial(read_tree, settings, allow_empty=allow_empty)
     options = Options(
         marker=settings.marker,
         adopt=adopt,
@@ -113,11 +141,12 @@ def plan_cmd(
         keep_legacy=keep_legacy,
         targets=tuple(target or ()),
     )
-    opened = connect(settings, reads_per_minute)
+    opened = _connect(settings, read, reads_per_minute)
 
     async def run() -> Plan:
         async with opened.client:
-            return await _compute_plan(desired, opened, options)
+            plan, _ = await _compute_plan(read, opened, options)
+            return plan
 
     plan = asyncio.run(run())
     now = utc_now()
@@ -203,10 +232,10 @@ def apply_cmd(
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     reporter = LineReporter(typer.echo)
     saved = None
+    read = functools.partial(read_tree, settings, allow_empty=allow_empty)
     if planfile is not None:
         saved, header = plan_json.load(planfile.read_text())
     else:
-        desired = read_tree(settings, allow_empty=allow_empty)
         options = Options(
             marker=settings.marker,
             adopt=adopt,
@@ -214,7 +243,13 @@ def apply_cmd(
             keep_legacy=keep_legacy,
             targets=tuple(target or ()),
         )
-    opened = connect(settings, reads_per_minute, writes_per_minute, on_retry=reporter.retrying)
+    opened = _connect(
+        settings,
+        read if saved is None else lambda: None,
+        reads_per_minute,
+        writes_per_minute,
+        on_retry=reporter.retrying,
+    )
 
     async def run() -> tuple[Plan, ApplyResult | None]:
         async with opened.client:
@@ -223,14 +258,14 @@ def apply_cmd(
                     raise ReconcilerError(
                         f"the plan was made for {header.get('tenant')}, not {opened.url}; make a new plan"
                     )
-                await check_fresh(saved, opened.client)
+                live = await check_fresh(saved, opened.client)
                 plan = saved
             else:
-                plan = await _compute_plan(desired, opened, options)
+                plan, live = await _compute_plan(read, opened, options)
                 _print_plan_text(plan_text.render(plan, now=utc_now(), tenant=opened.label))
             if not plan.changes:
                 return plan, None
-            guard.check(plan)
+            guard.check(plan, live, marker=settings.marker)
             if saved is None and not auto_approve:
                 if not interactive:
                     raise ReconcilerError(
@@ -278,6 +313,12 @@ def apply_cmd(
             for outcome in listed:
                 typer.echo(f"    {outcome_line(outcome)}")
     typer.echo(result.summary_line())
+    counted = opened.client.requests
+    if counted.retries or counted.throttled:
+        typer.echo(
+            f"{counted.retries} request(s) were retried ({counted.throttled} answered 429 "
+            f"Too Many Requests) out of {counted.total} sent."
+        )
     if plan.conflicts:
         typer.echo(f"{len(plan.conflicts)} conflict(s) were left alone: see --adopt.")
     if not result.ok:

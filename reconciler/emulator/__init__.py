@@ -9,7 +9,17 @@ reload-tasks, reloads, apps and OAuth), in-process or over HTTP.
 from __future__ import annotations
 
 from reconciler.emulator.config import EmulatorConfig, ManualClock
+from reconciler.emulator.faults import Fault, FaultRule
 from reconciler.emulator.replies import Reply, json_reply
 from reconciler.emulator.tenant import Emulator, LoggedRequest
 
-__all__ = ["Emulator", "EmulatorConfig", "LoggedRequest", "ManualClock", "Reply", "json_reply"]
+__all__ = [
+    "Emulator",
+    "EmulatorConfig",
+    "Fault",
+    "FaultRule",
+    "LoggedRequest",
+    "ManualClock",
+    "Reply",
+    "json_reply",
+]

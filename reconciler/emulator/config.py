@@ -29,6 +29,9 @@ class EmulatorConfig:
     latency_ms: float = 0.0
     fail_rate: float = 0.0
     drop_rate: float = 0.0
+    # Latency spikes: this share of answers comes `spike_ms` later still (a slow gateway).
+    spike_rate: float = 0.0
+    spike_ms: float = 0.0
     random_seed: int | None = None
 
     # Rate limits per tier, requests per `rate_window_s` (None: unlimited).

@@ -26,6 +26,8 @@ class Core:
     engine: RunEngine
     # sha256(access token) -> (subject, expiry); tokens live in memory only, never in a file.
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # The task listing in page order, with what it was sorted for (see tasks_api._task_page).
+    listing: tuple[Any, list[Doc], list[Any]] | None = None
 
     def touch(self, item_id: str) -> None:
         """Record that `item_id` was just written (ties in sort order go to the newest write)."""

@@ -51,6 +51,8 @@ def edges(tasks: Mapping[str, Doc]) -> set[Edge]:
     lowered = {task_id.casefold(): task_id for task_id in tasks}
     result: set[Edge] = set()
     for child_id, doc in tasks.items():
+        if not doc.get("events"):
+            continue  # a scheduled task: no upstreams (the common case, and a quick one)
         for parent in upstream_ids(doc):
             parent_id = lowered.get(parent.casefold())
             if parent_id is not None:
@@ -65,7 +67,49 @@ def refresh_topology(tasks: Mapping[str, Doc]) -> None:
     children = {child for _, child in all_edges}
     for task_id, doc in tasks.items():
         metadata = doc.setdefault("metadata", {})
-        metadata["topology"] = {"isChild": task_id in children, "isParent": task_id in parents}
+        is_child, is_parent = task_id in children, task_id in parents
+        old = metadata.get("topology")
+        # Most writes change no other task's topology: leave those as they are.
+        if not (
+            type(old) is dict
+            and len(old) == 2
+            and old.get("isChild") is is_child
+            and old.get("isParent") is is_parent
+        ):
+            metadata["topology"] = {"isChild": is_child, "isParent": is_parent}
+
+
+def refresh_after_write(tasks: Mapping[str, Doc], task_id: str, before: Doc | None) -> None:
+    """Keep every `metadata.topology` exact after one task was created (`before` is None),
+    updated, or deleted (no longer in `tasks`), touching only what that write can change: most
+    writes change no edge, and a full `refresh_topology` costs a scan of the whole tenant."""
+    after = tasks.get(task_id)
+    if before is not None and after is not None:
+        if upstream_ids(before) == upstream_ids(after):
+            return  # the same edges; the task kept its own topology
+    elif before is not None:
+        was = before.get("metadata", {}).get("topology") or {}
+        if not was.get("isChild") and not was.get("isParent"):
+            return  # the deleted task had no edge
+    elif after is not None:
+        # A new task: its id is fresh, so no task runs after it yet; it may run after others.
+        parents = [_existing(tasks, up) for up in upstream_ids(after)]
+        found = [p for p in parents if p is not None and p != task_id]
+        after.setdefault("metadata", {})["topology"] = {"isChild": bool(found), "isParent": False}
+        for parent_id in found:
+            metadata = tasks[parent_id].setdefault("metadata", {})
+            is_child = bool((metadata.get("topology") or {}).get("isChild"))
+            metadata["topology"] = {"isChild": is_child, "isParent": True}
+        return
+    refresh_topology(tasks)
+
+
+def _existing(tasks: Mapping[str, Doc], task_id: str) -> str | None:
+    """The id of the task `task_id` names (ids compare case-insensitively), or None."""
+    if task_id in tasks:
+        return task_id
+    wanted = task_id.casefold()
+    return next((t for t in tasks if t.casefold() == wanted), None)
 
 
 def parents_of(tasks: Mapping[str, Doc], task_id: str) -> list[Doc]:

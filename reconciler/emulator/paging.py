@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -109,8 +110,28 @@ def paginate(
     cursor: str | None,
 ) -> Page:
     """One page of `items` ordered by `key` (ties broken by the id in the key)."""
-    ordered = sorted(items, key=key, reverse=descending)
-    keys = [key(item) for item in ordered]
+    ordered, keys = sort(items, key, descending=descending)
+    return page_of(ordered, keys, descending=descending, limit=limit, cursor=cursor)
+
+
+def sort(
+    items: Sequence[T], key: Callable[[T], FullKey], *, descending: bool
+) -> tuple[list[T], list[FullKey]]:
+    """`items` in page order, and their keys; each key is computed once."""
+    unsorted = [key(item) for item in items]
+    order = sorted(range(len(unsorted)), key=unsorted.__getitem__, reverse=descending)
+    return [items[i] for i in order], [unsorted[i] for i in order]
+
+
+def page_of(
+    ordered: Sequence[T],
+    keys: Sequence[FullKey],
+    *,
+    descending: bool,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """One page of items already in page order (`sort`)."""
     start, end = 0, min(limit, len(ordered))
     if cursor:
         direction, mark = _decode(cursor)
@@ -119,10 +140,16 @@ def paginate(
             return k < mark if descending else k > mark
 
         if direction == "n":
-            start = next((i for i, k in enumerate(keys) if beyond(k)), len(ordered))
+            if descending:
+                start = next((i for i, k in enumerate(keys) if beyond(k)), len(ordered))
+            else:
+                start = bisect.bisect_right(keys, mark)
             end = min(start + limit, len(ordered))
         else:
-            end = next((i for i, k in enumerate(keys) if beyond(k) or k == mark), len(ordered))
+            if descending:
+                end = next((i for i, k in enumerate(keys) if beyond(k) or k == mark), len(ordered))
+            else:
+                end = bisect.bisect_left(keys, mark)
             start = max(0, end - limit)
     page = list(ordered[start:end])
     next_cursor = _encode("n", keys[end - 1]) if end < len(ordered) and end > 0 else None

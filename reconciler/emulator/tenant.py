@@ -19,9 +19,9 @@ from reconciler.emulator import graph, rules
 from reconciler.emulator.app import Router
 from reconciler.emulator.config import Clock, EmulatorConfig
 from reconciler.emulator.context import Core
-from reconciler.emulator.faults import Fault, FaultGate
+from reconciler.emulator.faults import Fault, FaultGate, FaultRule, Match
 from reconciler.emulator.legacy_api import fill_legacy, token_digest
-from reconciler.emulator.replies import Reply, ServiceError, scheduler_unavailable
+from reconciler.emulator.replies import Reply, ServiceError, rate_limited, scheduler_unavailable
 from reconciler.emulator.runs import RunEngine, public
 from reconciler.emulator.store import Doc, State, StateFile, read_seed
 
@@ -32,6 +32,15 @@ if TYPE_CHECKING:
 
 UI_USER = rules.user_id("tenant-ui")
 """The owner of tasks that appear out of band (seeds, `put_task_raw`): someone in the UI."""
+
+
+def _injected_failure(status: int) -> Reply:
+    """The answer of an injected FAIL: the scheduler's 503, a 429 with Retry-After, or `status`."""
+    if status == 503:
+        return scheduler_unavailable().reply()
+    if status == 429:
+        return rate_limited(1).reply()
+    return ServiceError(status, f"injected fault (HTTP {status})").reply()
 
 
 class LoggedRequest(NamedTuple):
@@ -69,6 +78,7 @@ class Emulator:
             "injected_failures": 0,
             "dropped_before": 0,
             "dropped_after": 0,
+            "latency_spikes": 0,
         }
         state = self._file.load() if self._file else None
         fresh = state is None
@@ -111,9 +121,18 @@ class Emulator:
             delay = max(0.0, self.config.latency_ms) / 1000.0
             self.counters["requests"] += 1
             fault = self._faults.decide(self.config)
+            status = 503
+            rule = self._faults.rule_for(method, path, pairs)
+            if rule is not None:
+                fault, status = rule.fault, rule.status
+                delay += max(0.0, rule.delay_ms) / 1000.0
+            spike = self._faults.spike_s(self.config)
+            if spike > 0:
+                self.counters["latency_spikes"] += 1
+                delay += spike
             if fault is Fault.FAIL:
                 self.counters["injected_failures"] += 1
-                reply = scheduler_unavailable().reply()
+                reply = _injected_failure(status)
             elif fault is Fault.DROP_BEFORE:
                 self.counters["dropped_before"] += 1
                 reply = Reply(0, dropped=True)
@@ -276,7 +295,10 @@ class Emulator:
         latency_ms: float | None = None,
         fail_rate: float | None = None,
         drop_rate: float | None = None,
+        spike_rate: float | None = None,
+        spike_ms: float | None = None,
     ) -> None:
+        """Change the random faults (None: leave as is); rules stay (`clear_fault_rules`)."""
         with self._lock:
             if latency_ms is not None:
                 self.config.latency_ms = latency_ms
@@ -284,6 +306,31 @@ class Emulator:
                 self.config.fail_rate = fail_rate
             if drop_rate is not None:
                 self.config.drop_rate = drop_rate
+            if spike_rate is not None:
+                self.config.spike_rate = spike_rate
+            if spike_ms is not None:
+                self.config.spike_ms = spike_ms
+
+    def add_fault_rule(
+        self,
+        matches: Match,
+        *,
+        fault: Fault | None = Fault.FAIL,
+        status: int = 503,
+        times: int | None = None,
+        delay_ms: float = 0.0,
+    ) -> FaultRule:
+        """Inject `fault` (None: none) and `delay_ms` of extra latency into the requests
+        `matches(method, path, query_pairs)` selects, at most `times` of them (None: all), instead
+        of any random fault: "page 7 of the listing fails", "the 5th POST answers late"."""
+        rule = FaultRule(matches, fault, status, times, delay_ms)
+        with self._lock:
+            self._faults.rules.append(rule)
+        return rule
+
+    def clear_fault_rules(self) -> None:
+        with self._lock:
+            self._faults.rules.clear()
 
     def set_rate_limits(
         self,

@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -18,7 +18,6 @@ from urllib.parse import quote
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
-from tenacity.wait import wait_exponential, wait_random
 
 from reconciler import __version__
 from reconciler.errors import AmbiguousWriteError, ApiError
@@ -48,6 +47,7 @@ log = logging.getLogger("reconciler.qlik")
 
 JsonObject = dict[str, Any]
 OnRetry = Callable[[str, int, float, str], None]  # (operation, attempt, wait_seconds, reason)
+FindCreated = Callable[[], Awaitable[JsonObject | None]]
 
 TASKS = "/api/scheduling/tasks"
 LEGACY_TASKS = "/api/v1/reload-tasks"
@@ -114,10 +114,15 @@ class TenantClient:
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
         on_retry: OnRetry | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_connections: int = 16,
     ) -> None:
         self.tenant_url = validate_tenant_url(tenant_url)
+        if not isinstance(timeout, httpx.Timeout):
+            # Seconds to wait for an answer; connecting never waits longer than the default.
+            timeout = httpx.Timeout(
+                timeout, connect=min(timeout, DEFAULT_TIMEOUT.connect or timeout)
+            )
         self.requests = RequestCounter()
         self.limits = limits or RateLimits()
         self.retry = retry or RetryPolicy()
@@ -125,9 +130,6 @@ class TenantClient:
         self._clock = clock
         self._on_retry = on_retry
         self._throttle = Throttle(self.limits, clock=clock, sleep=sleep)
-        self._backoff = wait_exponential(
-            multiplier=self.retry.base, max=self.retry.cap
-        ) + wait_random(0, self.retry.base)
         self._auth = QlikAuth(
             credentials,
             tenant_url=self.tenant_url,
@@ -188,21 +190,70 @@ class TenantClient:
         response = await self._send("get_task", "GET", f"{TASKS}/{_quoted(task_id)}")
         return self._object(response)
 
-    async def create_task(self, doc: JsonObject, migrate_from: str | None = None) -> JsonObject:
-        """Create a task. Raises AmbiguousWriteError when the request may or may not have been
-        processed: the caller resolves that by listing (`find_tasks_by_name`)."""
+    async def create_task(
+        self,
+        doc: JsonObject,
+        migrate_from: str | None = None,
+        *,
+        find_created: FindCreated | None = None,
+    ) -> JsonObject:
+        """Create a task. A POST whose outcome is unknown (no answer, or a gateway error) is never
+        simply sent again: with `find_created` the client waits its backoff, asks `find_created()`
+        whether the task exists (then that task is the answer) and only if not sends the POST
+        again, within the retry budget. Without it, or once the budget is spent and the task is
+        still not found, raises AmbiguousWriteError."""
         params = {"migrateFrom": migrate_from} if migrate_from is not None else None
-        response = await self._send("create_task", "POST", TASKS, params=params, body=doc)
-        return self._object(response)
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._send("create_task", "POST", TASKS, params=params, body=doc)
+            except AmbiguousWriteError as error:
+                if find_created is None:
+                    raise
+                unknown = error
+            else:
+                return self._object(response)
+            wait = self.retry.delay(attempt)
+            more = (
+                attempt < self.retry.max_attempts
+                and self._clock() - started + wait <= self.retry.max_seconds
+            )
+            if more:
+                cause = f"HTTP {unknown.status}" if unknown.status else "no answer"
+                reason = f"{cause}, the task may have been created: looking for it first"
+                self._count_retry("create_task", attempt, wait, unknown, reason)
+                await self._sleep(wait)
+            found = await find_created()
+            if found is not None:
+                return found
+            if not more:
+                raise with_note(
+                    unknown, f"gave up after {attempt} attempts; the task was not found"
+                )
 
     async def patch_task(self, task_id: str, ops: Sequence[JsonObject]) -> JsonObject | None:
-        """Apply a JSON Patch (RFC 6902); the task as answered (200), or None (204)."""
-        response = await self._send(
-            "patch_task", "PATCH", f"{TASKS}/{_quoted(task_id)}", body=list(ops)
-        )
-        if response.status_code == 204 or not response.content.strip():
-            return None
-        return self._object(response)
+        """Apply a JSON Patch (RFC 6902); the task as answered (200), or None (204).
+
+        A retry of a patch whose first answer was lost may be refused because the first attempt
+        did apply it (a `remove` cannot be applied twice): then the task is read back, and if every
+        operation holds, that is the answer."""
+        try:
+            response = await self._send(
+                "patch_task", "PATCH", f"{TASKS}/{_quoted(task_id)}", body=list(ops)
+            )
+        except AmbiguousWriteError as error:
+            refused = error
+        else:
+            if response.status_code == 204 or not response.content.strip():
+                return None
+            return self._object(response)
+        task = await self.get_task(task_id)
+        if _patch_holds(task, ops):
+            log.info("PATCH %s: refused on retry, but the lost attempt applied it", task_id)
+            return task
+        raise refused
 
     async def put_task(self, task_id: str, doc: JsonObject) -> JsonObject:
         """Replace a task; the task as answered (read back if the answer has no body)."""
@@ -385,7 +436,12 @@ class TenantClient:
             return response
         if verdict.action is Action.RETRY and status != 429:
             call.maybe_processed = True
-        error_cls = AmbiguousWriteError if verdict.action is Action.AMBIGUOUS else ApiError
+        # A patch refused after an attempt whose answer was lost: that attempt may have applied it.
+        refused_again = (
+            call.method == "PATCH" and call.maybe_processed and status in (400, 409, 422)
+        )
+        ambiguous = verdict.action is Action.AMBIGUOUS or refused_again
+        error_cls = AmbiguousWriteError if ambiguous else ApiError
         error = api_error(
             call.method,
             path,
@@ -411,7 +467,7 @@ class TenantClient:
         again = _again(state)
         seconds = again.verdict.retry_after
         if seconds is None:
-            seconds = min(self.retry.cap, self._backoff(state))
+            seconds = self.retry.delay(state.attempt_number)
         if again.verdict.blocks_tier:
             call: _Call = state.args[0]
             self._throttle.block(tier_for(call.method), min(seconds, self.retry.max_seconds))
@@ -420,17 +476,17 @@ class TenantClient:
     def _before_sleep(self, state: RetryCallState) -> None:
         again = _again(state)
         call: _Call = state.args[0]
-        self.requests.retries += 1
-        wait = state.upcoming_sleep
-        log.info(
-            "%s: %s; retry %d in %.1f s",
-            call.operation,
-            again.error.one_line(),
-            call.attempts,
-            wait,
+        self._count_retry(
+            call.operation, call.attempts, state.upcoming_sleep, again.error, again.verdict.reason
         )
+
+    def _count_retry(
+        self, operation: str, attempt: int, wait: float, error: ApiError, reason: str
+    ) -> None:
+        self.requests.retries += 1
+        log.info("%s: %s; retry %d in %.1f s", operation, error.one_line(), attempt, wait)
         if self._on_retry is not None:
-            self._on_retry(call.operation, call.attempts, wait, again.verdict.reason)
+            self._on_retry(operation, attempt, wait, reason)
 
     def _saw_token_answer(self, response: httpx.Response) -> None:
         if response.status_code == 429:
@@ -457,6 +513,28 @@ def _again(state: RetryCallState) -> _Again:
     exc = outcome.exception() if outcome is not None else None
     assert isinstance(exc, _Again)
     return exc
+
+
+def _patch_holds(doc: JsonObject, ops: Sequence[JsonObject]) -> bool:
+    """Whether every operation's effect is already in `doc`: each `add`/`replace` value is at its
+    path, each `remove`d path is absent. Other operations cannot be checked this way (False)."""
+    for op in ops:
+        parts = [
+            p.replace("~1", "/").replace("~0", "~") for p in str(op.get("path")).split("/")[1:]
+        ]
+        if not parts or op.get("op") not in ("add", "replace", "remove"):
+            return False
+        node: Any = doc
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            return False
+        present = parts[-1] in node
+        if op["op"] == "remove" and present:
+            return False
+        if op["op"] != "remove" and (not present or node[parts[-1]] != op.get("value")):
+            return False
+    return True
 
 
 def _next_href(doc: JsonObject) -> str | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import math
+import random
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -167,6 +168,12 @@ class RetryPolicy:
         if self.max_seconds < 0 or self.base < 0 or self.cap < 0:
             raise ConfigError("retry max_seconds, base and cap must not be negative")
 
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1, 2, ...): `base` doubled per
+        attempt, plus up to `base` of random jitter, never more than `cap`."""
+        exponential = self.base * 2.0 ** min(max(attempt, 1) - 1, 60)
+        return min(self.cap, min(self.cap, exponential) + random.uniform(0, self.base))
+
 
 class Failure(enum.Enum):
     """What a transport failure says about whether the request reached the service."""
@@ -195,7 +202,8 @@ class Verdict:
 
 
 def is_idempotent(method: str) -> bool:
-    """GET, PUT, DELETE (RFC 9110 §9.2.2) and our PATCHes (they set values) may be repeated."""
+    """GET, PUT, DELETE (RFC 9110 §9.2.2) and our PATCHes (they set values) may be repeated; a
+    repeated `remove` is refused, and the client then reads the task back (`patch_task`)."""
     return method.upper() in ("GET", "HEAD", "PUT", "DELETE", "PATCH")
 
 

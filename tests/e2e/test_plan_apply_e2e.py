@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -294,13 +295,17 @@ def test_one_failed_create_skips_its_dependents_and_a_second_apply_converges(
 
 def test_a_connection_dropped_after_post_creates_no_duplicate(cli: Cli, tenant: LiveTenant) -> None:
     dropped: list[str] = []
+    lock = threading.Lock()  # the server answers in parallel threads
 
     def decide(method: str, path: str, body: bytes, answer: Any) -> Reply | None:
-        if method == "POST" and path.endswith("/tasks") and len(dropped) < 3:
-            reply = answer()  # the write happens ...
-            dropped.append(str(reply.status))
-            return Reply(0, dropped=True)  # ... but its answer is lost
-        return None
+        with lock:
+            if method != "POST" or not path.endswith("/tasks") or len(dropped) >= 3:
+                return None
+            dropped.append("pending")
+            index = len(dropped) - 1
+        reply = answer()  # the write happens ...
+        dropped[index] = str(reply.status)
+        return Reply(0, dropped=True)  # ... but its answer is lost
 
     _intercept(tenant, decide)
     result = cli("apply", "--auto-approve")

@@ -1,0 +1,148 @@
+"""Faults survived: apply converges through 503s, dropped connections (some after the write was
+done), 429 bursts and latency spikes, with no duplicate and no unmanaged task touched.
+
+The in-process runs share one clock between the client and the emulator, running 200 times faster
+than the wall clock, so that minute-long rate windows and Retry-After waits cost milliseconds; the
+CLI run goes over real HTTP in real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reconciler.apply import ApplyResult, Status
+from reconciler.emulator import Emulator, EmulatorConfig, Fault
+from reconciler.qlik.client import RateLimits, RequestCounter
+from tests.reliability.conftest import Served, run_cli
+from tests.reliability.scenario import (
+    Prepared,
+    Scaled,
+    in_process_client,
+    inject_faults,
+    no_faults,
+    nth,
+    plan_and_apply,
+    prepare,
+)
+
+TASKS = "/api/scheduling/tasks"
+SPEED = 200.0
+
+
+def _failures_are_spent_budgets(result: ApplyResult) -> None:
+    """What a first apply may leave undone: an operation whose retry budget ran out on injected
+    faults (reported with its last error), and the tasks that wait for it (skipped)."""
+    for outcome in result.with_status(Status.FAILED):
+        assert "gave up after" in outcome.detail, outcome.detail
+    for outcome in result.with_status(Status.SKIPPED):
+        assert "depends on" in outcome.detail, outcome.detail
+
+
+async def _apply_until_done(
+    emulator: Emulator, ready: Prepared, clock: Scaled
+) -> tuple[list[ApplyResult], RequestCounter]:
+    # The client paces writes at twice what the tenant allows: the tenant answers 429 in bursts.
+    limits = RateLimits(reads_per_minute=3000, writes_per_minute=240)
+    async with in_process_client(emulator, time_scale=clock, limits=limits) as client:
+        results: list[ApplyResult] = []
+        for _ in range(2):
+            _, result = await plan_and_apply(client, ready.tasks)
+            results.append(result)
+            if result.ok:
+                break
+        return results, client.requests
+
+
+@pytest.mark.parametrize("seed", [101, 202, 303])
+def test_300_mixed_changes_converge_under_faults(tmp_path: Path, seed: int) -> None:
+    clock = Scaled(SPEED, time.time())
+    emulator = Emulator(EmulatorConfig(random_seed=seed), clock=clock)
+    ready = prepare(emulator, seed, 300, tmp_path)
+    inject_faults(emulator, writes_per_window=120)
+    # Three creates are answered by a dropped connection after the task was made.
+    emulator.add_fault_rule(nth("POST", TASKS, [5, 60, 110]), fault=Fault.DROP_AFTER)
+
+    results, requests = asyncio.run(_apply_until_done(emulator, ready, clock))
+
+    first = results[0]
+    assert len(first.outcomes) == 300
+    _failures_are_spent_budgets(first)
+    assert results[-1].ok, [o.detail for o in results[-1].outcomes if o.status is not Status.DONE]
+    no_faults(emulator)
+    verdict = ready.verdict(emulator)
+    assert verdict.converged, verdict.explain()
+    found = [o for r in results for o in r.outcomes if "found by name" in o.detail]
+    assert len(found) >= 3  # the dropped answers to POST, resolved by listing, not re-sent
+    assert emulator.counters["injected_failures"] > 50
+    assert emulator.counters["dropped_before"] > 0
+    assert emulator.counters["dropped_after"] > 3
+    assert emulator.throttled()["writes"] > 0
+    assert requests.retries > 50
+    assert not emulator.server_errors()
+
+
+def test_the_cli_applies_through_faults_over_http(
+    tmp_path: Path, serve: Callable[..., Served]
+) -> None:
+    served = serve(rate_window_s=1.0, random_seed=7)
+    emulator = served.emulator
+    ready = prepare(emulator, 7, 30, tmp_path)
+    # Half the in-process failure rate: over real HTTP every retry waits its real backoff.
+    emulator.set_faults(fail_rate=0.1, drop_rate=0.05, latency_ms=2.0)
+    # Answers later than the client's timeout: the write happens, the client hears nothing.
+    emulator.set_faults(spike_rate=0.03, spike_ms=700)
+    emulator.set_rate_limits(writes=8)  # per second here (rate_window_s)
+    emulator.add_fault_rule(nth("POST", TASKS, [3]), fault=Fault.DROP_AFTER)
+    late = emulator.add_fault_rule(nth("POST", TASKS, [6]), fault=None, delay_ms=700)
+    env = {"RECONCILER_TIMEOUT": "0.4"}
+
+    runs = [
+        run_cli(tmp_path, served.url, "apply", "--auto-approve", "--allow-mass-delete", env=env)
+    ]
+    if runs[0].returncode != 0:
+        assert runs[0].returncode == 1
+        assert "gave up after" in runs[0].stdout, runs[0].output
+        runs.append(run_cli(tmp_path, served.url, "apply", "--auto-approve", env=env))
+    assert runs[-1].returncode == 0, runs[-1].output
+
+    output = "".join(run.stdout for run in runs)
+    assert "retrying" in output
+    assert "retrying create_task (attempt 1)" in output
+    assert output.count("found by name") >= 2  # the dropped answer and the late one
+    assert late.hits == 1
+    assert "request(s) were retried" in output
+    no_faults(emulator)
+    verdict = ready.verdict(emulator)
+    assert verdict.converged, verdict.explain()
+    plan = run_cli(tmp_path, served.url, "plan", "--detailed-exitcode")
+    assert plan.returncode == 0, plan.output
+    assert emulator.throttled()["writes"] > 0
+    assert not emulator.server_errors()
+
+
+def test_fault_rules_select_requests_and_every_rule_sees_every_request() -> None:
+    emulator = Emulator(EmulatorConfig())
+    headers = {"authorization": "Bearer k"}
+    third = emulator.add_fault_rule(nth("GET", TASKS, [3]), status=500)
+    second = emulator.add_fault_rule(nth("GET", TASKS, [2, 3]), fault=Fault.DROP_BEFORE)
+    late = emulator.add_fault_rule(lambda m, p, q: ("limit", "7") in q, fault=None, delay_ms=250)
+    once = emulator.add_fault_rule(lambda m, p, q: m == "DELETE", status=403, times=1)
+    replies = [emulator.handle("GET", TASKS, "", headers) for _ in range(4)]
+    assert [(r.status, r.dropped) for r in replies] == [
+        (200, False),
+        (0, True),
+        (500, False),
+        (200, False),
+    ]
+    slow = emulator.handle("GET", TASKS, "limit=7", headers)
+    assert (slow.status, slow.delay_s) == (200, 0.25)
+    statuses = [emulator.handle("DELETE", f"{TASKS}/nope", "", headers).status for _ in range(2)]
+    assert statuses == [403, 404]
+    assert (third.hits, second.hits, late.hits, once.hits) == (1, 1, 1, 1)
+    emulator.clear_fault_rules()
+    assert emulator.handle("GET", TASKS, "", headers).status == 200
