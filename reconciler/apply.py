@@ -82,7 +82,7 @@ class ApplyResult:
 
 @dataclass(frozen=True, slots=True)
 class Guard:
-    """The mass-delete guard (DESIGN 6)."""
+    """The mass-delete guard: more than one delete and more than 20% of the managed tasks refuses."""
 
     allow_mass_delete: bool = False
     max_deletes: int | None = None

@@ -20,7 +20,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Exit codes of every command (DESIGN section 5)."""
+    """Exit codes of every command (README: exit codes)."""
 
     OK = 0
     ERROR = 1

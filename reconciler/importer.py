@@ -1,4 +1,4 @@
-"""Live tasks to task files (`reconciler import`, DESIGN 3): unmanaged tasks brought into git. Pure.
+"""Live tasks to task files (`reconciler import`): unmanaged tasks brought into git. Pure.
 
 A task is written in the short form when that file renders back to the live document exactly, as
 plan compares them once the task is adopted: `normalize(render(file)) == normalize(live + marker)`.

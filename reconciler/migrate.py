@@ -1,4 +1,4 @@
-"""Legacy reload-tasks (`/api/v1/reload-tasks`) to short-form task files (DESIGN 8). Pure.
+"""Legacy reload-tasks (`/api/v1/reload-tasks`) to short-form task files. Pure.
 
 One file per legacy task, named after its app; the file holds the tasks the legacy task becomes:
 

@@ -1,4 +1,4 @@
-"""migrate: legacy reload-tasks to task files, by the mapping table of DESIGN 8."""
+"""migrate: legacy reload-tasks to task files, field by field as the legacy API defines them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Short form to API document: exactly the documents of DESIGN 2.3."""
+"""Short form to API document: exactly the documents the README and the API reference describe."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from reconciler.cli.base import (
     utc_now,
 )
 from reconciler.desired import Desired, read_desired
-from reconciler.errors import ExitCode, ProblemsFound, ReconcilerError
+from reconciler.errors import ConfigError, ExitCode, ProblemsFound, ReconcilerError
 from reconciler.plan import desired_graph, live_ids
 from reconciler.report import graph as graph_report
 
@@ -56,6 +56,14 @@ def validate(
         failed = False
     except ProblemsFound as exc:
         problems, failed = exc.problems, True
+    except ConfigError as exc:
+        # Not a problem inside a file (a missing or empty directory): still one machine-readable
+        # answer for the formats that promise one.
+        if fmt is ValidateFormat.json:
+            typer.echo(json.dumps({"valid": False, "error": str(exc), "problems": []}, indent=2))
+        elif fmt is ValidateFormat.github:
+            typer.echo(f"::error::{str(exc).replace('%', '%25')}")
+        raise
     if fmt is ValidateFormat.github:
         for p in problems:
             level = "warning" if p.severity == "warning" else "error"

@@ -106,7 +106,7 @@ def not_found(detail: str, code: str | None = None) -> ServiceError:
 
 
 def rate_limited(retry_after: int) -> ServiceError:
-    # Body and header as the service sends them (FACTS: limits, errors).
+    # Body and header as the service sends them (the rate-limit answer of the Qlik Cloud API).
     return ServiceError(
         429,
         f"You need to wait {retry_after} seconds until limit is lifted.",

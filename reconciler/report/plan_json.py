@@ -1,4 +1,4 @@
-"""The plan as a versioned JSON document (DESIGN 5): what `--format json` prints, what `--out`
+"""The plan as a versioned JSON document: what `--format json` prints, what `--out`
 saves, and what `apply plan.json` reads back.
 
 A plan holds task documents and ids only; credentials never reach it, so none can leak here.
