@@ -228,3 +228,16 @@ def main() -> None:
     # a few thousand tasks: the process is ending, so nothing is frozen for long.
     atexit.register(gc.freeze)
     app(prog_name="reconciler")
+
+
+def echo_coloured(text: str, colours: dict[str, str]) -> None:
+    """Print report text; on a terminal, colour each line by its leading symbol (`+`, `~`, ...)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        typer.echo(text, nl=False)
+        return
+    for line in text.splitlines():
+        console.print(Text(line, style=colours.get(line.partition(" ")[0], "")))

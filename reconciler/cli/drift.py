@@ -21,6 +21,7 @@ from reconciler.cli.base import (
     app,
     command,
     connect,
+    echo_coloured,
     err,
     git_commit,
     read_tree,
@@ -88,17 +89,7 @@ async def compute_drift(
     return report
 
 
-def _print_text(text: str) -> None:
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        typer.echo(text, nl=False)
-        return
-    colours = {"~": "yellow", "+": "green", "-": "red", "!": "magenta", "o": "red", "x": "red"}
-    for line in text.splitlines():
-        console.print(Text(line, style=colours.get(line[:2].rstrip(), "")))
+DRIFT_COLOURS = {"~": "yellow", "+": "green", "-": "red", "!": "magenta", "o": "red", "x": "red"}
 
 
 @app.command("drift")
@@ -172,7 +163,7 @@ def drift_cmd(
         typer.echo(drift_junit.render(report, now=now, tenant=opened.label), nl=False)
     else:
         total = opened.client.requests.total
-        _print_text(drift_text.render(report, tenant=opened.label, requests=total))
+        echo_coloured(drift_text.render(report, tenant=opened.label, requests=total), DRIFT_COLOURS)
     if verbose:
         err(f"{opened.client.requests.total} API request(s): {requests}")
     if detailed_exitcode and report.drifted:

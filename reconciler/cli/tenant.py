@@ -30,6 +30,7 @@ from reconciler.cli.base import (
     app,
     command,
     connect,
+    echo_coloured,
     err,
     git_commit,
     read_tree,
@@ -90,17 +91,7 @@ def _connect(settings: Settings, read: Callable[[], object], *args: Any, **kwarg
         raise
 
 
-def _print_plan_text(text: str) -> None:
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        typer.echo(text, nl=False)
-        return
-    colours = {"+": "green", "~": "yellow", "-": "red", ">": "blue", "!": "magenta"}
-    for line in text.splitlines():
-        console.print(Text(line, style=colours.get(line[:1], "")))
+PLAN_COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "blue", "!": "magenta"}
 
 
 @app.command("plan")
@@ -166,7 +157,9 @@ def plan_cmd(
     elif fmt is PlanFormat.markdown:
         typer.echo(plan_markdown.render(plan, now=now, tenant=opened.label), nl=False)
     else:
-        _print_plan_text(plan_text.render(plan, now=now, tenant=opened.label, requests=requests))
+        echo_coloured(
+            plan_text.render(plan, now=now, tenant=opened.label, requests=requests), PLAN_COLOURS
+        )
     if verbose:
         err(f"{requests} API request(s): {dict(opened.client.requests.by_operation)}")
     if detailed_exitcode and plan.has_changes:
@@ -262,7 +255,9 @@ def apply_cmd(
                 plan = saved
             else:
                 plan, live = await _compute_plan(read, opened, options)
-                _print_plan_text(plan_text.render(plan, now=utc_now(), tenant=opened.label))
+                echo_coloured(
+                    plan_text.render(plan, now=utc_now(), tenant=opened.label), PLAN_COLOURS
+                )
             if not plan.changes:
                 return plan, None
             guard.check(plan, live, marker=settings.marker)
