@@ -267,6 +267,7 @@ def apply_cmd(
                         "stdin is not a terminal: pass --auto-approve to apply without a question"
                     )
                 if not typer.confirm("Apply these changes to the tenant?", default=False):
+                    err("Apply cancelled: nothing was changed.")
                     raise typer.Exit(int(ExitCode.ERROR))
             if interactive:
                 from rich.console import Console
