@@ -68,9 +68,17 @@ class RateLimits:
     writes_per_minute: float = 100.0
     burst_minutes: float = 0.0
     burst_seconds: float = 2.0
+    # Reads may start with a larger burst: a plan lists its pages at once, and 83 reads in
+    # the first seconds still leave every minute under the limit (capacity + rate x 1 min <= N).
+    read_burst_seconds: float = 5.0
 
     def __post_init__(self) -> None:
-        for name in ("reads_per_minute", "writes_per_minute", "burst_seconds"):
+        for name in (
+            "reads_per_minute",
+            "writes_per_minute",
+            "burst_seconds",
+            "read_burst_seconds",
+        ):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):
                 raise ConfigError(f"rate limit {name} must be a positive number, not {value!r}")
@@ -86,7 +94,8 @@ class RateLimits:
     def bucket(self, tier: Tier, now: float) -> TokenBucket:
         """The bucket for `tier`, shaped so that no minute carries more than the limit."""
         limit = self.per_minute(tier)
-        capacity = max(1.0, math.floor(limit * self.burst_seconds / 60.0))
+        seconds = self.read_burst_seconds if tier is Tier.READ else self.burst_seconds
+        capacity = max(1.0, math.floor(limit * seconds / 60.0))
         sustained = (limit - capacity) * 60.0 / (60.0 + LATENCY_ALLOWANCE_SECONDS)
         rate = max(sustained, limit / 2.0) / 60.0
         banked = max(capacity, math.floor(limit * self.burst_minutes))

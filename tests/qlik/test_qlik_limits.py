@@ -58,9 +58,10 @@ def test_rate_limits_shape_buckets_below_the_limit_per_minute() -> None:
     limits = RateLimits(reads_per_minute=1000, writes_per_minute=100)
     writes = limits.bucket(Tier.WRITE, now=0.0)
     reads = limits.bucket(Tier.READ, now=0.0)
-    # A fresh process starts small: 2 seconds of traffic, not the 5-minute allowance.
+    # A fresh process starts small: 2 seconds of writes (5 of reads: most of a plan's pages),
+    # not the 5-minute allowance.
     assert writes.tokens == writes.capacity == 3
-    assert reads.tokens == reads.capacity == 33
+    assert reads.tokens == reads.capacity == 83
     # capacity + a minute (and a second of jitter) of refill never exceeds the limit.
     for bucket, limit in ((writes, 100), (reads, 1000)):
         assert bucket.capacity + bucket.rate * 61 <= limit + 1e-9
