@@ -24,9 +24,12 @@ def known_after_apply(name: str) -> str:
     return f"(known after apply: {name})"
 
 
+_PREFIX = "(known after apply: "
+
+
 def placeholder_name(value: object) -> str | None:
     """The upstream name behind a placeholder, or None for any other value."""
-    if isinstance(value, str):
+    if isinstance(value, str) and value.startswith(_PREFIX):
         match = _PLACEHOLDER.fullmatch(value)
         if match:
             return match.group(1)
@@ -47,12 +50,19 @@ def substitute(doc: Any, ids: Mapping[str, str]) -> Any:
 
 def placeholders(doc: Any) -> set[str]:
     """Names of the upstreams `doc` still waits for."""
-    if isinstance(doc, dict):
-        return set().union(*(placeholders(v) for v in doc.values())) if doc else set()
-    if isinstance(doc, list):
-        return set().union(*(placeholders(v) for v in doc)) if doc else set()
-    name = placeholder_name(doc)
-    return {name} if name is not None else set()
+    found: set[str] = set()
+    todo = [doc]
+    while todo:  # a walk without recursion: apply asks this of every action
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+        else:
+            name = placeholder_name(value)
+            if name is not None:
+                found.add(name)
+    return found
 
 
 def upstream_names(task: LoadedTask) -> list[str]:

@@ -89,8 +89,17 @@ def refresh_after_write(tasks: Mapping[str, Doc], task_id: str, before: Doc | No
             return  # the same edges; the task kept its own topology
     elif before is not None:
         was = before.get("metadata", {}).get("topology") or {}
-        if not was.get("isChild") and not was.get("isParent"):
-            return  # the deleted task had no edge
+        if not was.get("isParent"):
+            # Nothing ran after the deleted task (deletes go downstream first): only the tasks it
+            # ran after may have lost their last child.
+            ups = (_existing(tasks, up) for up in upstream_ids(before) if was.get("isChild"))
+            gone_from = {p for p in ups if p is not None}
+            still = _referenced(tasks, gone_from)
+            for parent_id in gone_from:
+                metadata = tasks[parent_id].setdefault("metadata", {})
+                is_child = bool((metadata.get("topology") or {}).get("isChild"))
+                metadata["topology"] = {"isChild": is_child, "isParent": parent_id in still}
+            return
     elif after is not None:
         # A new task: its id is fresh, so no task runs after it yet; it may run after others.
         parents = [_existing(tasks, up) for up in upstream_ids(after)]
@@ -102,6 +111,25 @@ def refresh_after_write(tasks: Mapping[str, Doc], task_id: str, before: Doc | No
             metadata["topology"] = {"isChild": is_child, "isParent": True}
         return
     refresh_topology(tasks)
+
+
+def _referenced(tasks: Mapping[str, Doc], wanted: set[str]) -> set[str]:
+    """Which of the task ids `wanted` some task runs after (`edges`, restricted to them)."""
+    folded = {w.casefold(): w for w in wanted}
+    found: set[str] = set()
+    if not folded:
+        return found
+    for doc in tasks.values():
+        for event in doc.get("events") or ():
+            if not isinstance(event, dict) or event.get("type") != RUN_FINISHED:
+                continue
+            value = correlation(event, "id")
+            hit = folded.get(value.casefold()) if value else None
+            if hit is not None:
+                found.add(hit)
+                if len(found) == len(folded):
+                    return found
+    return found
 
 
 def _existing(tasks: Mapping[str, Doc], task_id: str) -> str | None:

@@ -1,0 +1,685 @@
+"""Benchmarks: request economy, scale and rate-limit use, measured against the naive way.
+
+    python benchmarks/run.py            # every workload at full size (a few minutes)
+    python benchmarks/run.py --quick    # every workload at a tenth of the size (under a minute)
+    python benchmarks/run.py --only plan-scale
+
+Each workload runs the `reconciler` command line in a subprocess, as a user runs it, against the
+local tenant emulator served over real HTTP on 127.0.0.1 from this process: the emulator's CPU is
+not the command's. Task files and tenant state are generated from a seed (benchmarks/generate.py).
+Wall time, CPU time and peak memory (RSS) are those of the command's process; requests are counted
+by the emulator. The results are printed as a table and written to benchmarks/results.json.
+Nothing here asserts a time: the table says whether each target is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+from reconciler.emulator import Emulator, EmulatorConfig  # noqa: E402
+
+API_KEY = "benchmark-key"
+SEED = 20260101
+# Requests per minute the commands may send: the emulator enforces no limit unless a workload sets
+# one, so the client is not asked to pace itself either (see the plan-scale row at default pacing).
+UNPACED = "1000000"
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+CHILD_ENV: dict[str, str] = {}  # the commands' environment (set by main)
+LATENCY_MS = 20.0
+PARALLELISM = 4
+
+
+# -- measuring ------------------------------------------------------------------------------------
+
+
+class TimedEmulator(Emulator):
+    """The emulator, noting when each request arrived (monotonic seconds) and its method."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrivals: list[tuple[float, str, str]] = []
+
+    def handle(self, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        self.arrivals.append((time.monotonic(), method.upper(), path))
+        return super().handle(method, path, *args, **kwargs)
+
+
+@dataclass
+class Run:
+    """One command run: its exit code, output and costs."""
+
+    args: list[str]
+    code: int
+    stdout: str
+    stderr: str
+    wall: float
+    cpu: float
+    rss_mb: float
+    server_cpu: float = 0.0
+    requests: list[tuple[float, str, str]] = field(default_factory=list)
+
+    def reads(self) -> int:
+        return sum(1 for _, m, _ in self.requests if m not in WRITE_METHODS)
+
+    def writes(self) -> list[float]:
+        return [t for t, m, _ in self.requests if m in WRITE_METHODS]
+
+
+def child_env(pycache: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("QLIK_", "RECONCILER_", "GITHUB_")) and k != "CI"
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode compiled
+    env.update(QLIK_API_KEY=API_KEY, NO_COLOR="1", COLUMNS="200")
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)  # compiled once, and kept out of the source tree
+    return env
+
+
+# Linux gives a child the peak RSS its parent had when it forked (the high-water mark of the copied
+# address space survives exec), and this process holds a seeded tenant of thousands of tasks. So
+# each command is started by a small launcher process, whose own child is measured exactly.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "wall": wall,
+               "cpu": usage.ru_utime + usage.ru_stime, "rss_kb": usage.ru_maxrss}, out)
+"""
+
+
+def measure(
+    argv: Sequence[str], cwd: Path, emulator: TimedEmulator | None = None, timeout: float = 600
+) -> Run:
+    """Run a command; wall time, CPU (user + system) and peak RSS of that process alone."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        costs = Path(scratch) / "costs.json"
+        first = len(emulator.arrivals) if emulator else 0
+        server_cpu = time.process_time()
+        launcher = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(costs), *argv],
+            cwd=cwd,
+            env=CHILD_ENV or child_env(Path(tempfile.gettempdir()) / "qtr-bench-pycache"),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        try:
+            launcher.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.wait()
+        server_cpu = time.process_time() - server_cpu
+        measured = json.loads(costs.read_text()) if costs.exists() else {}
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            args=list(argv),
+            code=int(measured.get("code", launcher.returncode or -1)),
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+            wall=float(measured.get("wall", math.inf)),
+            cpu=float(measured.get("cpu", math.inf)),
+            rss_mb=float(measured.get("rss_kb", 0)) / 1024,
+            server_cpu=server_cpu,
+            requests=list(emulator.arrivals[first:]) if emulator else [],
+        )
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "reconciler", *args]
+
+
+def expect(run: Run, codes: Sequence[int], what: str) -> Run:
+    if run.code not in codes:
+        raise SystemExit(
+            f"{what}: `{' '.join(run.args[2:])}` exited {run.code}\n{run.stdout[-2000:]}"
+            f"\n{run.stderr[-2000:]}"
+        )
+    return run
+
+
+@contextlib.contextmanager
+def tenant(
+    docs: Sequence[Mapping[str, Any]], config: EmulatorConfig | None = None
+) -> Iterator[tuple[TimedEmulator, str]]:
+    config = config or EmulatorConfig()
+    config.api_key = API_KEY
+    config.fsync = False
+    emulator = TimedEmulator(config, seed={"tasks": list(docs)})
+    # The generated workload and the seeded tenant stay in memory all along: keep them out of the
+    # collector's full passes, which would otherwise pause the emulator (not the product) mid-run.
+    gc.collect()
+    gc.freeze()
+    try:
+        with emulator.serve(host="127.0.0.1", port=0) as server:
+            yield emulator, server.url
+    finally:
+        gc.unfreeze()
+    errors = emulator.server_errors()
+    if errors:
+        raise SystemExit("the emulator failed:\n" + "\n".join(errors))
+
+
+def plan_args(url: str, *extra: str) -> list[str]:
+    return cli(
+        "plan",
+        "--env",
+        generate.ENV,
+        "--tenant",
+        url,
+        "--detailed-exitcode",
+        "--format",
+        "json",
+        "--reads-per-minute",
+        UNPACED,
+        *extra,
+    )
+
+
+def median_run(runs: Sequence[Run]) -> Run:
+    """The run with the median wall time."""
+    ordered = sorted(runs, key=lambda r: r.wall)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    workload: str
+    metric: str
+    value: str
+    target: str = ""
+    met: bool | None = None
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def add(
+        self, workload: str, metric: str, value: str, target: str = "", met: bool | None = None
+    ) -> None:
+        self.rows.append(Row(workload, metric, value, target, met))
+
+    def table(self) -> str:
+        head = ("workload", "metric", "measured", "target", "met")
+        cells = [
+            (
+                r.workload,
+                r.metric,
+                r.value,
+                r.target,
+                "" if r.met is None else "yes" if r.met else "NO",
+            )
+            for r in self.rows
+        ]
+        widths = [max(len(str(c[i])) for c in [head, *cells]) for i in range(len(head))]
+
+        def line(values: Sequence[str]) -> str:
+            return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " |"
+
+        rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+        return "\n".join([line(head), rule, *(line(c) for c in cells)])
+
+
+def s(seconds: float) -> str:
+    return f"{seconds:.2f} s"
+
+
+# -- workloads ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    quick: bool
+    repeat: int
+    workdir: Path
+    report: Report
+
+    def scale(self, full: int) -> int:
+        return max(1, full // 10) if self.quick else full
+
+
+def project(ctx: Context, name: str, tree: generate.Tree) -> Path:
+    root = ctx.workdir / name
+    generate.write_project(root, tree.tasks, tree.variables)
+    return root
+
+
+def plan_scale(ctx: Context) -> None:
+    """10,000 tasks in git and the same 10,000 live: a plan that finds nothing to change."""
+    n = ctx.scale(10_000)
+    tree = generate.generate(n, SEED)
+    root = project(ctx, f"plan-scale-{n}", tree)
+    docs = generate.live_documents(tree.tasks, tree.variables, SEED)
+    pages = math.ceil(n / 100)
+    name = "plan-scale"
+    with tenant(docs) as (emulator, url):
+        validates, plans = [], []
+        for _ in range(ctx.repeat):
+            validates.append(
+                expect(measure(cli("validate", "--env", generate.ENV), root), [0], "validate")
+            )
+            plans.append(expect(measure(plan_args(url), root, emulator), [0], "plan"))
+        paced = expect(
+            measure(plan_args(url, "--reads-per-minute", "1000"), root, emulator),
+            [0],
+            "plan at default read pacing",
+        )
+    floor, plan = median_run(validates), median_run(plans)
+    answer = json.loads(plan.stdout)
+    r = ctx.report
+    r.add(
+        name,
+        "tasks (files, apps)",
+        f"{n} ({len(tree.tasks)}, {math.ceil(n / generate.TASKS_PER_APP)})",
+    )
+    r.add(name, "requests", str(len(plan.requests)), f"= {pages}", len(plan.requests) == pages)
+    r.add(
+        name,
+        "plan wall",
+        s(plan.wall),
+        "" if ctx.quick else "<= 5.00 s",
+        None if ctx.quick else plan.wall <= 5,
+    )
+    r.add(name, "plan CPU", s(plan.cpu))
+    r.add(name, "plan peak RSS", f"{plan.rss_mb:.0f} MB", "<= 400 MB", plan.rss_mb <= 400)
+    r.add(name, "validate wall (floor)", s(floor.wall))
+    r.add(name, "validate CPU, peak RSS", f"{s(floor.cpu)}, {floor.rss_mb:.0f} MB")
+    ratio = plan.wall / floor.wall
+    r.add(name, "plan / validate wall", f"{ratio:.2f}x", "<= 2.00x", ratio <= 2)
+    r.add(name, "emulator CPU during plan", s(plan.server_cpu))
+    r.add(name, "plan wall at default 1000 reads/min", s(paced.wall), "(informative)")
+    ctx.report.data[name] = {
+        "tasks": n,
+        "apps": math.ceil(n / generate.TASKS_PER_APP),
+        "requests": len(plan.requests),
+        "requests_by_operation": answer.get("requests"),
+        "summary": answer.get("summary"),
+        "plan": [_costs(p) for p in plans],
+        "validate": [_costs(v) for v in validates],
+        "plan_median": _costs(plan),
+        "validate_median": _costs(floor),
+        "plan_over_validate": ratio,
+        "plan_default_read_pacing": _costs(paced),
+    }
+
+
+def _costs(run: Run) -> dict[str, float]:
+    return {
+        "wall_s": round(run.wall, 3),
+        "cpu_s": round(run.cpu, 3),
+        "rss_mb": round(run.rss_mb, 1),
+        "emulator_cpu_s": round(run.server_cpu, 3),
+        "requests": len(run.requests),
+    }
+
+
+def plan_latency(ctx: Context) -> None:
+    """2,000 tasks, 20 ms per request: the product's paged listing against GET per task."""
+    n = ctx.scale(2_000)
+    tree = generate.generate(n, SEED + 2)
+    root = project(ctx, f"plan-latency-{n}", tree)
+    docs = generate.live_documents(tree.tasks, tree.variables, SEED + 2)
+    naive_args = [
+        sys.executable,
+        str(HERE / "naive_plan.py"),
+        "--env",
+        generate.ENV,
+        "--parallelism",
+        str(PARALLELISM),
+        "--tenant",
+    ]
+    name = "plan-latency"
+    with tenant(docs, EmulatorConfig(latency_ms=LATENCY_MS)) as (emulator, url):
+        plans, naives = [], []
+        for _ in range(ctx.repeat):
+            plans.append(expect(measure(plan_args(url), root, emulator), [0], "plan"))
+            naives.append(expect(measure([*naive_args, url], root, emulator), [0], "naive plan"))
+    plan, naive = median_run(plans), median_run(naives)
+    ratio = naive.wall / plan.wall
+    r = ctx.report
+    r.add(name, "tasks, latency", f"{n}, {LATENCY_MS:.0f} ms per request")
+    r.add(name, "product: requests, wall", f"{len(plan.requests)}, {s(plan.wall)}")
+    r.add(
+        name,
+        "naive (list + GET each, 4 at a time): requests, wall",
+        f"{len(naive.requests)}, {s(naive.wall)}",
+    )
+    r.add(name, "naive / product wall", f"{ratio:.1f}x", ">= 10x", ratio >= 10)
+    ctx.report.data[name] = {
+        "tasks": n,
+        "latency_ms": LATENCY_MS,
+        "naive_parallelism": PARALLELISM,
+        "product": [_costs(p) for p in plans],
+        "naive": [_costs(p) for p in naives],
+        "product_median": _costs(plan),
+        "naive_median": _costs(naive),
+        "ratio": ratio,
+    }
+
+
+def _write_window(run: Run, latency_s: float) -> tuple[int, float]:
+    writes = run.writes()
+    if not writes:
+        return 0, 0.0
+    return len(writes), max(writes) - min(writes) + latency_s
+
+
+def _apply(
+    ctx: Context,
+    name: str,
+    changes: generate.ChangeSet,
+    config: EmulatorConfig,
+    writes_per_minute: str,
+) -> tuple[Run, Run, TimedEmulator]:
+    root = project(ctx, name, generate.Tree(changes.git, changes.variables))
+    with tenant(changes.live, config) as (emulator, url):
+        applied = expect(
+            measure(
+                cli(
+                    "apply",
+                    "--env",
+                    generate.ENV,
+                    "--tenant",
+                    url,
+                    "--auto-approve",
+                    "--allow-mass-delete",
+                    "--parallelism",
+                    str(PARALLELISM),
+                    "--reads-per-minute",
+                    UNPACED,
+                    "--writes-per-minute",
+                    writes_per_minute,
+                ),
+                root,
+                emulator,
+            ),
+            [0],
+            "apply",
+        )
+        after = measure(plan_args(url), root, emulator)
+    return applied, after, emulator
+
+
+def _split(total: int) -> tuple[int, int, int]:
+    creates = total * 2 // 5
+    updates = total * 2 // 5
+    return creates, updates, total - creates - updates
+
+
+def apply_throughput(ctx: Context) -> None:
+    """1,000 changes at 20 ms per request, writes unpaced: writes per second against the ceiling."""
+    total = ctx.scale(1_000)
+    creates, updates, deletes = _split(total)
+    changes = generate.change_set(creates, updates, deletes, total, SEED + 3)
+    config = EmulatorConfig(latency_ms=LATENCY_MS)
+    name = "apply-throughput"
+    applied, after, _ = _apply(ctx, name, changes, config, UNPACED)
+    count, window = _write_window(applied, LATENCY_MS / 1000)
+    rate = count / window if window else 0.0
+    ceiling = PARALLELISM / (LATENCY_MS / 1000)
+    r = ctx.report
+    r.add(name, "changes (create/update/delete)", f"{total} ({creates}/{updates}/{deletes})")
+    r.add(name, "write requests, apply wall", f"{count}, {s(applied.wall)}")
+    r.add(
+        name,
+        "writes per second",
+        f"{rate:.0f}/s ({rate / ceiling:.0%} of {ceiling:.0f}/s)",
+        f">= {0.8 * ceiling:.0f}/s",
+        rate >= 0.8 * ceiling,
+    )
+    r.add(
+        name,
+        "plan after apply",
+        "no changes" if after.code == 0 else f"exit {after.code}",
+        "no changes",
+        after.code == 0,
+    )
+    ctx.report.data[name] = {
+        "changes": {"create": creates, "update": updates, "delete": deletes, "unchanged": total},
+        "latency_ms": LATENCY_MS,
+        "parallelism": PARALLELISM,
+        "write_requests": count,
+        "write_window_s": round(window, 3),
+        "writes_per_second": round(rate, 1),
+        "ceiling_per_second": ceiling,
+        "apply": _costs(applied),
+        "converged": after.code == 0,
+    }
+
+
+def rate_limit(ctx: Context) -> None:
+    """300 changes against a tenant that answers 429 beyond 600 writes a minute."""
+    total = ctx.scale(300)
+    creates, updates, deletes = _split(total)
+    changes = generate.change_set(creates, updates, deletes, total, SEED + 4)
+    limit = 600
+    config = EmulatorConfig(rate_limit_writes=limit, rate_window_s=60.0)
+    name = "rate-limit"
+    applied, after, emulator = _apply(ctx, name, changes, config, str(limit))
+    count, window = _write_window(applied, 0.0)
+    rate = count / window * 60 if window else 0.0
+    throttled = emulator.throttled().get("writes", 0)
+    minutes = max(1, math.ceil(applied.wall / 60))
+    r = ctx.report
+    r.add(name, "changes (create/update/delete)", f"{total} ({creates}/{updates}/{deletes})")
+    r.add(name, "write requests, apply wall", f"{count}, {s(applied.wall)}")
+    r.add(name, "429 answers", str(throttled), f"<= {minutes} (1 per minute)", throttled <= minutes)
+    r.add(
+        name,
+        "achieved write rate",
+        f"{rate:.0f}/min ({rate / limit:.0%} of {limit}/min)",
+        f">= {0.9 * limit:.0f}/min",
+        rate >= 0.9 * limit,
+    )
+    r.add(
+        name,
+        "plan after apply",
+        "no changes" if after.code == 0 else f"exit {after.code}",
+        "no changes",
+        after.code == 0,
+    )
+    ctx.report.data[name] = {
+        "changes": {"create": creates, "update": updates, "delete": deletes, "unchanged": total},
+        "limit_per_minute": limit,
+        "write_requests": count,
+        "write_window_s": round(window, 3),
+        "writes_per_minute": round(rate, 1),
+        "throttled": throttled,
+        "apply": _costs(applied),
+        "converged": after.code == 0,
+    }
+
+
+def scaling(ctx: Context) -> None:
+    """Plan wall time and requests at four sizes: the cost per task must not grow."""
+    sizes = [ctx.scale(n) for n in (100, 1_000, 5_000, 10_000)]
+    name = "scaling"
+    points: list[dict[str, Any]] = []
+    for n in sizes:
+        tree = generate.generate(n, SEED + 5)
+        root = project(ctx, f"scaling-{n}", tree)
+        docs = generate.live_documents(tree.tasks, tree.variables, SEED + 5)
+        with tenant(docs) as (emulator, url):
+            runs = [
+                expect(measure(plan_args(url), root, emulator), [0], "plan")
+                for _ in range(ctx.repeat)
+            ]
+        run = median_run(runs)
+        points.append({"tasks": n, **_costs(run)})
+    r = ctx.report
+    previous: dict[str, Any] | None = None
+    marginals: list[float] = []
+    for p in points:
+        note = ""
+        if previous is not None:
+            marginal = (p["wall_s"] - previous["wall_s"]) / (p["tasks"] - previous["tasks"])
+            marginals.append(marginal)
+            note = f", marginal {marginal * 1000:.3f} ms/task"
+        r.add(
+            name,
+            f"{p['tasks']} tasks",
+            f"{p['requests']} requests, {s(p['wall_s'])}, "
+            f"{p['wall_s'] / p['tasks'] * 1000:.3f} ms/task{note}",
+        )
+        previous = p
+    # Linear: the cost of the last 5,000 tasks per task is no more than 1.5x that of the 4,000 before.
+    linear = len(marginals) >= 2 and marginals[-1] <= 1.5 * max(marginals[-2], 1e-9)
+    requests_ok = all(p["requests"] == math.ceil(p["tasks"] / 100) for p in points)
+    r.add(name, "requests = ceil(tasks / 100)", "yes" if requests_ok else "no", "yes", requests_ok)
+    r.add(
+        name,
+        "marginal cost, last step / step before",
+        f"{marginals[-1] / max(marginals[-2], 1e-9):.2f}x" if len(marginals) >= 2 else "n/a",
+        "<= 1.50x (linear)",
+        linear,
+    )
+    ctx.report.data[name] = {
+        "points": points,
+        "marginal_ms_per_task": [m * 1000 for m in marginals],
+    }
+
+
+WORKLOADS: dict[str, Callable[[Context], None]] = {
+    "plan-scale": plan_scale,
+    "plan-latency": plan_latency,
+    "apply-throughput": apply_throughput,
+    "rate-limit": rate_limit,
+    "scaling": scaling,
+}
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    with contextlib.suppress(OSError):
+        for text in Path("/proc/cpuinfo").read_text().splitlines():
+            if text.startswith("model name"):
+                model = text.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model or platform.processor(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def calibrate() -> float:
+    """Milliseconds a fixed pure-Python loop takes, best of five: how fast this machine is at the
+    moment (a shared or virtual machine can be twice as slow at one time as at another)."""
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Benchmarks of plan and apply against the local tenant over HTTP."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="Every workload at a tenth of the size."
+    )
+    parser.add_argument("--only", choices=sorted(WORKLOADS), action="append", help="Run only this.")
+    parser.add_argument("--repeat", type=int, help="Runs per measurement (median); 3, quick 1.")
+    parser.add_argument(
+        "--results", type=Path, default=HERE / "results.json", help="Where to write the results."
+    )
+    parser.add_argument("--keep", type=Path, help="Generate the workloads here and keep them.")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        help="Run the commands from this source tree (another version's checkout) to compare.",
+    )
+    args = parser.parse_args(argv)
+    report = Report()
+    started = time.perf_counter()
+    speed_before = calibrate()
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            workdir = args.keep
+            workdir.mkdir(parents=True, exist_ok=True)
+        else:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qtr-bench-")))
+        CHILD_ENV.update(child_env(workdir / "pycache"))
+        if args.source:
+            CHILD_ENV["PYTHONPATH"] = str(args.source.resolve())
+        subprocess.run(cli("--version"), env=CHILD_ENV, check=True, capture_output=True)
+        ctx = Context(
+            quick=args.quick,
+            repeat=args.repeat or (1 if args.quick else 3),
+            workdir=workdir,
+            report=report,
+        )
+        for name, workload in WORKLOADS.items():
+            if args.only and name not in args.only:
+                continue
+            began = time.perf_counter()
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            workload(ctx)
+            print(f"  {name} took {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "repeat": ctx.repeat,
+        "seed": SEED,
+        "source": str(args.source.resolve()) if args.source else None,
+        "machine": machine(),
+        "duration_s": round(time.perf_counter() - started, 1),
+        "calibration_ms": {"before": speed_before, "after": calibrate()},
+        "rows": [r.__dict__ for r in report.rows],
+        "workloads": report.data,
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=2) + "\n")
+    m = results["machine"]
+    print(f"{m['cpus']} x {m['cpu_model']}, Python {m['python']}, {results['date']}")
+    speed = results["calibration_ms"]
+    print(
+        f"calibration loop: {speed['before']} ms before, {speed['after']} ms after "
+        "(lower is faster; compare runs only at a similar speed)"
+    )
+    print(report.table())
+    print(f"results written to {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The benchmark script works: `benchmarks/run.py --quick` runs every workload and writes its results.
+
+Nothing here looks at a time or a rate: performance is reported by the benchmark, never asserted by
+a test (a shared CI machine is not a stopwatch).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+WORKLOADS = {"plan-scale", "plan-latency", "apply-throughput", "rate-limit", "scaling"}
+
+
+@pytest.mark.slow
+def test_quick_benchmark_runs_every_workload(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--results", str(results)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(results.read_text())
+    assert data["quick"] is True
+    assert set(data["workloads"]) == WORKLOADS
+    assert {"cpus", "cpu_model", "python"} <= set(data["machine"])
+    # The table is printed, one row per measured figure, each row with its workload.
+    assert {row["workload"] for row in data["rows"]} == WORKLOADS
+    for row in data["rows"]:
+        assert row["workload"] in done.stdout
+    # Request economy is a count, not a time: the plans read one page per 100 tasks.
+    scale = data["workloads"]["plan-scale"]
+    assert scale["requests"] == -(-scale["tasks"] // 100)
+    # Every apply converged: a plan right after it finds nothing to change.
+    assert data["workloads"]["apply-throughput"]["converged"] is True
+    assert data["workloads"]["rate-limit"]["converged"] is True
