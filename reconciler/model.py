@@ -1,7 +1,7 @@
 """Task files as pydantic models: the short form most users write and the full-form escape hatch.
 
-A file's document is a full-form task when it has `states` (the API document itself, DESIGN 2.2);
-otherwise it is a short-form task (DESIGN 2.1). Both reject unknown keys. Keys that steer the tool
+A file's document is a full-form task when it has `states` (the API document itself);
+otherwise it is a short-form task. Both reject unknown keys. Keys that steer the tool
 rather than the task (`renamedFrom`, `migrateFrom`, `allowCycle`) are common to both.
 """
 

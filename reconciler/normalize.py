@@ -1,4 +1,4 @@
-"""The comparison rules: one table, one function for both sides (DESIGN 4).
+"""The comparison rules: one table, one function for both sides.
 
 `normalize(doc, declared=...)` turns a desired document or a live one into the form in which equal
 means "nothing to change". Each rule is a row of `RULES` with the reason it exists; every rule has a
@@ -20,7 +20,7 @@ from reconciler import model
 Doc = dict[str, Any]
 
 SERVER_OWNED = ("id", "resourceId", "links", "metadata")
-"""Fields the service owns; never compared (DESIGN 4)."""
+"""Fields the service owns; never compared."""
 
 TOP_DEFAULTS: Mapping[str, Any] = {
     "description": "",

@@ -1,4 +1,4 @@
-"""Task files to API documents: exactly what would be sent (DESIGN 2.3).
+"""Task files to API documents: exactly what would be sent.
 
 References to upstream tasks by name are resolved through `ids`; a name that has no id yet (it will be
 created by the same apply) is written as `(known after apply: <name>)`, a placeholder that apply

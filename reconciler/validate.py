@@ -1,4 +1,4 @@
-"""Semantic checks of a loaded task tree (DESIGN 2.5): every problem at once, each located.
+"""Semantic checks of a loaded task tree: every problem at once, each located.
 
 The models already rejected unknown keys and wrong types; this module checks what needs the whole
 tree or the calendar: unique names, upstream references, cycles, schedules, app ids and limits.
