@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler import render
 from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.errors import ConfigError
 from reconciler.qlik.auth import Credentials, Secret
@@ -85,30 +86,7 @@ def local_seed() -> dict[str, Any]:
                         "startDateTime": "2026-01-01T05:00:00",
                     },
                 },
-                "states": [
-                    {
-                        "name": "reload",
-                        "type": "event",
-                        "end": True,
-                        "onEvents": [
-                            {
-                                "eventRefs": [],
-                                "actions": [
-                                    {
-                                        "name": "reload-action",
-                                        "functionRef": {
-                                            "refName": "app.reload",
-                                            "arguments": {
-                                                "appId": "3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718",
-                                                "partial": False,
-                                            },
-                                        },
-                                    }
-                                ],
-                            }
-                        ],
-                    }
-                ],
+                "states": [render.reload_state("3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718")],
             }
         ],
     }

@@ -151,32 +151,38 @@ def _short(spec: model.ShortTask, ids: Mapping[str, str], marker: str) -> dict[s
         )
     if events:
         doc["events"] = events
-    state: dict[str, Any] = {
+    state = reload_state(
+        spec.reload.appId, spec.reload.partial, event_refs=[e["name"] for e in events]
+    )
+    if spec.after:
+        state["exclusive"] = spec.when == "any"
+    doc["states"] = [state]
+    return doc
+
+
+def reload_state(
+    app_id: str, partial: bool = False, *, event_refs: list[str] | None = None
+) -> dict[str, Any]:
+    """The one event state with the one app.reload action that the service runs."""
+    return {
         "name": STATE_NAME,
         "type": "event",
         "end": True,
         "onEvents": [
             {
-                "eventRefs": [e["name"] for e in events],
+                "eventRefs": list(event_refs or []),
                 "actions": [
                     {
                         "name": ACTION_NAME,
                         "functionRef": {
                             "refName": "app.reload",
-                            "arguments": {
-                                "appId": spec.reload.appId,
-                                "partial": spec.reload.partial,
-                            },
+                            "arguments": {"appId": app_id, "partial": partial},
                         },
                     }
                 ],
             }
         ],
     }
-    if spec.after:
-        state["exclusive"] = spec.when == "any"
-    doc["states"] = [state]
-    return doc
 
 
 def _full(data: Mapping[str, Any], ids: Mapping[str, str], marker: str) -> dict[str, Any]:

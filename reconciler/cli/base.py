@@ -169,6 +169,13 @@ TargetOpt = Annotated[
 AllowEmptyOpt = Annotated[
     bool, typer.Option("--allow-empty", help="An empty tasks directory means: no tasks.")
 ]
+DetailedExitcodeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--detailed-exitcode",
+        help="Exit 2 when there are changes (or drift), 0 when there are none.",
+    ),
+]
 ReadsOpt = Annotated[
     float,
     typer.Option(

@@ -13,6 +13,7 @@ import typer
 from reconciler.cli.base import (
     AllowEmptyOpt,
     ConfigOpt,
+    DetailedExitcodeOpt,
     EnvOpt,
     ReadsOpt,
     TasksOpt,
@@ -113,9 +114,7 @@ def drift_cmd(
         bool,
         typer.Option("--strict", help="Unmanaged tasks and legacy reload-tasks count as drift."),
     ] = False,
-    detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there is drift, 0 when none.")
-    ] = False,
+    detailed_exitcode: DetailedExitcodeOpt = False,
     allow_empty: AllowEmptyOpt = False,
     reads_per_minute: ReadsOpt = 1000,
     verbose: VerboseOpt = False,

@@ -18,6 +18,7 @@ from reconciler.cli.base import (
     AdoptOpt,
     AllowEmptyOpt,
     ConfigOpt,
+    DetailedExitcodeOpt,
     EnvOpt,
     KeepLegacyOpt,
     NoPruneOpt,
@@ -107,10 +108,7 @@ def plan_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Also save the plan as JSON, for `apply PLANFILE`.")
     ] = None,
-    detailed_exitcode: Annotated[
-        bool,
-        typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 0 when none."),
-    ] = False,
+    detailed_exitcode: DetailedExitcodeOpt = False,
     adopt: AdoptOpt = False,
     no_prune: NoPruneOpt = False,
     keep_legacy: KeepLegacyOpt = False,

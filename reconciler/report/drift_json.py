@@ -8,21 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from deepdiff.helper import notpresent
 
 from reconciler.drift import DriftReport, Finding, TaskDrift
 from reconciler.report.drift_text import field_changes
+from reconciler.report.plan_json import utc_timestamp
 
 FORMAT_VERSION = "1"
-
-
-def _timestamp(when: datetime) -> str:
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError("generated_at must be an aware datetime")
-    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _value(value: Any) -> Any:
@@ -72,7 +67,7 @@ def document(
         "format_version": FORMAT_VERSION,
         "report": "drift",
         "tenant": tenant,
-        "generated_at": _timestamp(generated_at),
+        "generated_at": utc_timestamp(generated_at),
         "git_commit": git_commit,
         "drifted": report.drifted,
         "strict": report.strict,

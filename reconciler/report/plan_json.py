@@ -19,7 +19,8 @@ HEADER_KEYS = ("format_version", "tenant", "generated_at", "git_commit", "summar
 """The keys of the document that describe the plan rather than hold it; `load` returns them."""
 
 
-def _utc(when: datetime) -> str:
+def utc_timestamp(when: datetime) -> str:
+    """An aware datetime as ISO 8601 UTC with a Z, to the second: the reports' `generated_at`."""
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError("generated_at must be an aware datetime")
     return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -37,7 +38,7 @@ def document(
     return {
         "format_version": FORMAT_VERSION,
         "tenant": tenant,
-        "generated_at": _utc(generated_at),
+        "generated_at": utc_timestamp(generated_at),
         "git_commit": git_commit,
         "summary": plan.summary(),
         "managed_count": plan.managed_count,
