@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from reconciler import render
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.emulator import Emulator
 from reconciler.load import LoadedTask, load_tree
@@ -323,27 +324,7 @@ def task_doc(name: str, app: str, *, annotations: Sequence[str] = (MARKER,)) -> 
                 "startDateTime": "2026-01-01T03:00:00",
             },
         },
-        "states": [
-            {
-                "name": "reload",
-                "type": "event",
-                "end": True,
-                "onEvents": [
-                    {
-                        "eventRefs": [],
-                        "actions": [
-                            {
-                                "name": "reload-action",
-                                "functionRef": {
-                                    "refName": "app.reload",
-                                    "arguments": {"appId": app, "partial": False},
-                                },
-                            }
-                        ],
-                    }
-                ],
-            }
-        ],
+        "states": [render.reload_state(app)],
     }
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from reconciler import render
 from reconciler.cli import app
 from reconciler.emulator import Reply, json_reply
 from reconciler.qlik import client as client_module
@@ -56,27 +57,7 @@ HAND_MADE = {
     "name": "Made in the hub",
     "enabled": True,
     "specVersion": "0.8",
-    "states": [
-        {
-            "name": "reload",
-            "type": "event",
-            "end": True,
-            "onEvents": [
-                {
-                    "eventRefs": [],
-                    "actions": [
-                        {
-                            "name": "reload-action",
-                            "functionRef": {
-                                "refName": "app.reload",
-                                "arguments": {"appId": "0b7f3c2e-1d4a-4e5f-8a9b-0c1d2e3f4a5b"},
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ],
+    "states": [render.reload_state("0b7f3c2e-1d4a-4e5f-8a9b-0c1d2e3f4a5b")],
 }
 CREDENTIALS = {
     "api-key": ({"QLIK_API_KEY": API_KEY}, {"QLIK_API_KEY": WRONG_KEY}),
