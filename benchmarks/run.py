@@ -463,13 +463,7 @@ def apply_throughput(ctx: Context) -> None:
         f">= {0.8 * ceiling:.0f}/s",
         rate >= 0.8 * ceiling,
     )
-    r.add(
-        name,
-        "plan after apply",
-        "no changes" if after.code == 0 else f"exit {after.code}",
-        "no changes",
-        after.code == 0,
-    )
+    _add_converged(r, name, after)
     ctx.report.data[name] = {
         "changes": {"create": creates, "update": updates, "delete": deletes, "unchanged": total},
         "latency_ms": LATENCY_MS,
@@ -481,6 +475,17 @@ def apply_throughput(ctx: Context) -> None:
         "apply": _costs(applied),
         "converged": after.code == 0,
     }
+
+
+def _add_converged(r: Report, name: str, after: Any) -> None:
+    """The row every apply workload ends with: a plan right after the apply has nothing to do."""
+    r.add(
+        name,
+        "plan after apply",
+        "no changes" if after.code == 0 else f"exit {after.code}",
+        "no changes",
+        after.code == 0,
+    )
 
 
 def rate_limit(ctx: Context) -> None:
@@ -507,13 +512,7 @@ def rate_limit(ctx: Context) -> None:
         f">= {0.9 * limit:.0f}/min",
         rate >= 0.9 * limit,
     )
-    r.add(
-        name,
-        "plan after apply",
-        "no changes" if after.code == 0 else f"exit {after.code}",
-        "no changes",
-        after.code == 0,
-    )
+    _add_converged(r, name, after)
     ctx.report.data[name] = {
         "changes": {"create": creates, "update": updates, "delete": deletes, "unchanged": total},
         "limit_per_minute": limit,
