@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from reconciler import normalize, render
 from reconciler.chains import run_finished_upstreams
 from reconciler.errors import ApiError, GuardRefusedError, StalePlanError
-from reconciler.plan import Action, Kind, Plan, is_managed
+from reconciler.ownership import is_managed, refusals
+from reconciler.plan import Action, Kind, Plan
 from reconciler.qlik.client import TenantClient
 
 ENABLE = [{"op": "replace", "path": "/enabled", "value": True}]
@@ -136,10 +137,12 @@ async def check_fresh(plan: Plan, client: TenantClient) -> list[dict[str, Any]]:
         current = by_id.get(action.task_id)
         if current is None:
             stale.append(f"{action.name!r} ({action.task_id}) no longer exists")
-        elif (
-            action.remote_fingerprint
-            and normalize.fingerprint(current) != action.remote_fingerprint
-        ):
+        elif not action.remote_fingerprint:
+            stale.append(
+                f"{action.name!r} ({action.task_id}) has no remote_fingerprint, so its freshness "
+                "cannot be checked"
+            )
+        elif normalize.fingerprint(current) != action.remote_fingerprint:
             stale.append(f"{action.name!r} ({action.task_id}) changed since the plan was made")
     if stale:
         raise StalePlanError(
@@ -148,6 +151,23 @@ async def check_fresh(plan: Plan, client: TenantClient) -> list[dict[str, Any]]:
             + ". Make a new plan and review it."
         )
     return live
+
+
+def check_owned(plan: Plan, live: Sequence[Mapping[str, Any]], marker: str, *, adopt: bool) -> None:
+    """Refuse (exit 4, nothing written) a plan that would write or delete a live task this tool
+    does not own. Asked of the live listing, never of the plan's own `before`: a saved plan file
+    is not trusted to say who owns a task."""
+    writes = [
+        (a.task_id, a.name, a.migrate_from or a.delete_legacy)
+        for a in plan.changes
+        if a.kind is not Kind.DELETE and a.task_id is not None
+    ]
+    deletes = [a.task_id for a in plan.of(Kind.DELETE) if a.task_id is not None]
+    problems = refusals(writes, deletes, live, marker, adopt=adopt)
+    if problems:
+        raise GuardRefusedError(
+            "refusing to apply, nothing was written: " + "; ".join(problems) + ". Make a new plan."
+        )
 
 
 class _Run:
@@ -159,6 +179,7 @@ class _Run:
         self.slots = asyncio.Semaphore(max(1, parallelism))
         self.reporter = reporter
         self.ids: dict[str, str] = {}
+        self.live: dict[str, Mapping[str, Any]] = {}
         self.failed_names: set[str] = set()
         self.failed_ids: set[str] = set()
         self.result = ApplyResult()
@@ -298,7 +319,8 @@ class _Run:
 
     async def _delete(self, action: Action) -> tuple[str | None, str]:
         assert action.task_id is not None
-        if not is_managed(action.before or {}, self.marker):
+        known = self.live.get(action.task_id)
+        if not is_managed(known if known is not None else action.before or {}, self.marker):
             raise ApiError("DELETE", action.task_id, 0, title="refused: the task is not managed")
         try:
             await self.client.delete_task(action.task_id)
@@ -337,9 +359,16 @@ async def apply_plan(
     marker: str,
     parallelism: int = 4,
     reporter: Reporter | None = None,
+    live: Sequence[Mapping[str, Any]] | None = None,
+    adopt: bool = False,
 ) -> ApplyResult:
-    """Carry out `plan`. Conflicts are not actions; nothing is done for them."""
+    """Carry out `plan`. Conflicts are not actions; nothing is done for them. With the live
+    listing, ownership is checked against it first (`check_owned`): a task this tool does not own
+    is never written (unless `adopt`) or deleted."""
     run = _Run(client, marker, parallelism, reporter or SilentReporter())
+    if live is not None:
+        check_owned(plan, live, marker, adopt=adopt)
+        run.live = {str(doc.get("id")): doc for doc in live}
     creates = [
         a for a in plan.actions if a.kind in (Kind.CREATE, Kind.MIGRATE) and a.task_id is None
     ]

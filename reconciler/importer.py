@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from reconciler import model, normalize, render, taskfile, validate
 from reconciler.load import LoadResult, load_text
+from reconciler.ownership import is_managed
 
 Form = Literal["short", "full"]
 
@@ -76,8 +77,8 @@ def import_tasks(
     names_by_id: dict[str, str] = {}
     for name, group in groups.items():
         group.sort(key=_created)
-        managed = [d for d in group if _is_managed(d, marker)]
-        unmanaged = [d for d in group if not _is_managed(d, marker)]
+        managed = [d for d in group if is_managed(d, marker)]
+        unmanaged = [d for d in group if not is_managed(d, marker)]
         if name in declared:
             # plan matches the oldest managed task of the name, else (with --adopt) the oldest other
             names_by_id[str((managed or unmanaged)[0].get("id"))] = name
@@ -120,10 +121,6 @@ def import_tasks(
         else:
             result.imported.append(outcome)
     return result
-
-
-def _is_managed(doc: Mapping[str, Any], marker: str) -> bool:
-    return marker in (doc.get("annotations") or [])
 
 
 def _one(

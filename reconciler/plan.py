@@ -21,6 +21,9 @@ from typing import Any
 from reconciler import normalize, render
 from reconciler.chains import ChainGraph, live_graph
 from reconciler.load import LoadedTask, paused_gc
+from reconciler.ownership import Verdict, is_managed, may_write, migrated_from
+
+__all__ = ["Action", "Kind", "Options", "Plan", "RemoteTask", "build_plan", "is_managed"]
 
 
 class Kind(StrEnum):
@@ -172,10 +175,6 @@ FIELD_WORDS = {
 """How the API's top-level fields are called in reasons: words a Qlik person uses."""
 
 
-def is_managed(doc: Mapping[str, Any], marker: str) -> bool:
-    return marker in (doc.get("annotations") or [])
-
-
 def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
     meta = doc.get("metadata") or {}
     return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))
@@ -226,10 +225,11 @@ def _build_plan(
     unmanaged: dict[str, list[dict[str, Any]]] = defaultdict(list)
     migrated: dict[str, dict[str, Any]] = {}
     for doc in live:
-        (managed if is_managed(doc, marker) else unmanaged)[str(doc.get("name"))].append(dict(doc))
-        origin = (doc.get("metadata") or {}).get("migratedFrom")
+        held = dict(doc)
+        (managed if is_managed(held, marker) else unmanaged)[str(held.get("name"))].append(held)
+        origin = migrated_from(held)
         if origin:
-            migrated[str(origin)] = dict(doc)
+            migrated[origin] = held
     for group in (*managed.values(), *unmanaged.values()):
         group.sort(key=_created)
     plan.managed_count = sum(len(g) for g in managed.values())
@@ -255,9 +255,19 @@ def _build_plan(
         if match.live is None and task.spec.migrateFrom in migrated:
             candidate = migrated[str(task.spec.migrateFrom)]
             if candidate["id"] not in claimed:
-                match = _Match(candidate, "migrated")
+                verdict = may_write(
+                    candidate,
+                    marker,
+                    adopt=options.adopt,
+                    name=task.name,
+                    migrate_from=task.spec.migrateFrom,
+                )
+                how = {Verdict.MANAGED: "migrated", Verdict.ADOPT: "adopt"}.get(verdict, "conflict")
+                match = _Match(candidate, how, "migrated")
         if match.live is None and unmanaged.get(task.name):
-            match = _Match(unmanaged[task.name][0], "adopt" if options.adopt else "conflict")
+            holder = unmanaged[task.name][0]
+            verdict = may_write(holder, marker, adopt=options.adopt, name=task.name)
+            match = _Match(holder, "adopt" if verdict is Verdict.ADOPT else "conflict")
         if match.live is not None:
             claimed.add(str(match.live["id"]))
         matches[task.name] = match
@@ -273,12 +283,17 @@ def _build_plan(
         ups = [u for u in graph.upstreams.get(task.name, []) if u in by_name]
         if match.how == "conflict":
             assert match.live is not None
+            holds = (
+                f"an unmanaged task already migrated from legacy reload-task "
+                f"{task.spec.migrateFrom} exists ({match.live.get('name')!r}, id {match.live['id']})"
+                if match.detail == "migrated"
+                else f"an unmanaged task with this name exists (id {match.live['id']})"
+            )
             updates.append(
                 Action(
                     Kind.CONFLICT,
                     task.name,
-                    f"an unmanaged task with this name exists (id {match.live['id']}); "
-                    "use --adopt to manage it, or rename the task in git",
+                    f"{holds}; use --adopt to manage it, or rename the task in git",
                     source=task.path,
                     task_id=str(match.live["id"]),
                 )
@@ -289,6 +304,8 @@ def _build_plan(
             continue
         again = functools.partial(render.render, task, ids, marker)
         action = _update(task, desired, match, ups, again)
+        if action is not None and match.detail == "migrated":
+            action.migrate_from = task.spec.migrateFrom
         pending_legacy = _pending_legacy(task, match.live, legacy_by_id, options)
         if action is None and pending_legacy:
             action = Action(
@@ -322,13 +339,14 @@ def _build_plan(
                 f"{action.name!r} runs after {', '.join(map(repr, blocked))}, which is in conflict: "
                 "it will be skipped until the conflict is resolved (--adopt or a rename)"
             )
+    held_by_git = {
+        id(m.live)
+        for m in matches.values()
+        if m.live is not None and m.how in ("adopt", "conflict")
+    }
     for name, group in sorted(unmanaged.items()):
         for doc in group:
-            if (
-                matches.get(name)
-                and matches[name].live is doc
-                and matches[name].how in ("adopt", "conflict")
-            ):
+            if id(doc) in held_by_git:
                 continue
             plan.unmanaged.append(
                 RemoteTask(str(doc.get("id")), name, f"app {doc.get('resourceId') or '?'}")

@@ -154,7 +154,11 @@ def dump_yaml(docs: list[dict[str, Any]]) -> str:
 
 
 AdoptOpt = Annotated[
-    bool, typer.Option("--adopt", help="Take over unmanaged tasks whose names are in git.")
+    bool,
+    typer.Option(
+        "--adopt",
+        help="Take over unmanaged tasks whose names are in git (a saved plan that adopts needs it too).",
+    ),
 ]
 NoPruneOpt = Annotated[
     bool, typer.Option("--no-prune", help="Never delete managed tasks that git dropped.")

@@ -277,6 +277,8 @@ def apply_cmd(
                         marker=settings.marker,
                         parallelism=parallelism,
                         reporter=bar,
+                        live=live,
+                        adopt=adopt,
                     )
             else:
                 result = await apply_plan(
@@ -285,6 +287,8 @@ def apply_cmd(
                     marker=settings.marker,
                     parallelism=parallelism,
                     reporter=reporter,
+                    live=live,
+                    adopt=adopt,
                 )
             return plan, result
 
