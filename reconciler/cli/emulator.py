@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from reconciler.cli.base import app, command
-from reconciler.emulator import EmulatorConfig
+from reconciler.emulator import EmulatorConfig, quirks
 from reconciler.emulator.server import serve_forever
 from reconciler.errors import ConfigError
 
@@ -62,14 +62,37 @@ def serve(
     random_seed: Annotated[
         int | None, typer.Option("--random-seed", help="Make fault injection repeatable.")
     ] = None,
+    quirk: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--quirk",
+            metavar="NAME",
+            help="Store or answer the way some real tenants do (repeatable); see the README.",
+        ),
+    ] = None,
+    quirks_: Annotated[
+        str | None,
+        typer.Option(
+            "--quirks",
+            metavar="all|NAME,NAME",
+            help="Several quirks at once: 'all', or a comma-separated list of names.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the local tenant over HTTP until interrupted.
 
     Example: `reconciler emulator serve --port 8080 --state tenant.json --fail-rate 0.1`, then
-    `QLIK_TENANT_URL=http://127.0.0.1:8080 QLIK_API_KEY=any reconciler plan`
+    `QLIK_TENANT_URL=http://127.0.0.1:8080 QLIK_API_KEY=any reconciler plan`.
+    `--quirk date-z --quirk rrule-part-order` or `--quirks all` play a tenant that stores tasks
+    in its own spelling.
     """
     if seed is not None and not seed.exists():
         raise ConfigError(f"seed file {seed} does not exist")
+    names = [*(quirk or []), *(n for n in (quirks_ or "").split(",") if n.strip())]
+    try:
+        quirks.resolve(names)
+    except quirks.UnknownQuirk as exc:
+        raise ConfigError(str(exc)) from None
     config = EmulatorConfig(
         api_key=api_key,
         latency_ms=latency_ms,
@@ -78,6 +101,7 @@ def serve(
         rate_limit_writes=rate_limit_writes,
         rate_limit_reads=rate_limit_reads,
         random_seed=random_seed,
+        quirks=tuple(name.strip() for name in names),
     )
     try:
         serve_forever(
@@ -86,7 +110,14 @@ def serve(
             port,
             state_file=state,
             seed=seed,
-            on_ready=lambda server: typer.echo(f"local tenant listening on {server.url}", err=True),
+            on_ready=lambda server: _announce(server.url, names),
         )
     except ValueError as exc:
         raise ConfigError(f"cannot start the local tenant: {exc}") from None
+
+
+def _announce(url: str, names: list[str]) -> None:
+    typer.echo(f"local tenant listening on {url}", err=True)
+    if names:
+        active = ", ".join(item.name for item in quirks.resolve(names))
+        typer.echo(f"quirks: {active}", err=True)

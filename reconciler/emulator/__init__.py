@@ -4,10 +4,12 @@ reload-tasks, reloads, apps and OAuth), in-process or over HTTP.
     emu = Emulator(EmulatorConfig(api_key=...), state_file=path, seed={...})
     httpx.AsyncClient(base_url="https://tenant.local", transport=emu.transport())
     with emu.serve() as server: ...  # server.url
+    Emulator(EmulatorConfig(quirks=("date-z", "rrule-part-order")))  # a tenant's own spellings
 """
 
 from __future__ import annotations
 
+from reconciler.emulator import quirks
 from reconciler.emulator.config import EmulatorConfig, ManualClock
 from reconciler.emulator.faults import Fault, FaultRule
 from reconciler.emulator.replies import Reply, json_reply
@@ -22,4 +24,5 @@ __all__ = [
     "ManualClock",
     "Reply",
     "json_reply",
+    "quirks",
 ]

@@ -52,6 +52,10 @@ class EmulatorConfig:
     patch_answers_204: bool = False  # the service may answer a PATCH 204 without a body
     fsync: bool = True
 
+    # Named ways a real tenant may store or answer differently (`reconciler.emulator.quirks`):
+    # e.g. ("date-z", "rrule-part-order"), or ("all",). Unknown names refuse to build the emulator.
+    quirks: tuple[str, ...] = ()
+
 
 class ManualClock:
     """A clock tests move by hand: `clock.advance(61)` makes a minute pass instantly."""

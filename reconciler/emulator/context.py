@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.emulator.config import Clock, EmulatorConfig
 from reconciler.emulator.paging import Query, first
+from reconciler.emulator.quirks import Active
 from reconciler.emulator.replies import bad_request
 from reconciler.emulator.rules import iso
 from reconciler.emulator.runs import RunEngine
@@ -24,6 +25,8 @@ class Core:
     clock: Clock
     new_id: Callable[[], str]
     engine: RunEngine
+    # The quirks selected in `config.quirks`, resolved once.
+    quirks: tuple[Active, ...] = ()
     # sha256(access token) -> (subject, expiry); tokens live in memory only, never in a file.
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     # The task listing in page order, with what it was sorted for (see tasks_api._task_page).

@@ -215,7 +215,9 @@ def check_schedule(schedule: Mapping[str, Any], *, now: float, check_past_end: b
 def check_rrule(text: str) -> None:
     if "\n" in text or "\r" in text or re.search(r"DTSTART|DTEND", text, re.IGNORECASE):
         raise schedule_error("recurrence must be a single RRULE without DTSTART or DTEND")
-    if not text.upper().startswith(("RRULE:", "FREQ=")):
+    body = text[6:] if text.upper().startswith("RRULE:") else text
+    # Parts may come in any order (FREQ need not be first), as the service may store them.
+    if not any(part.strip().upper().startswith("FREQ=") for part in body.split(";")):
         raise schedule_error(f"invalid recurrence {text!r}")
     anchors = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 1))
     for anchor in anchors:

@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonpatch
 
-from reconciler.emulator import graph, paging, rules
+from reconciler.emulator import graph, paging, quirks, rules
 from reconciler.emulator.context import Request
 from reconciler.emulator.replies import (
     Reply,
@@ -146,6 +146,7 @@ def create_task(req: Request) -> Reply:
             raise not_found(f"legacy reload task '{migrate_from}' not found")
     _check_quotas(req, resource_id, None)
     doc = {**rules.PUT_DEFAULTS, **rules.client_fields(body)}
+    quirks.rewrite_stored(core.quirks, doc)
     # Created tasks are disabled whatever the body says (the service's documented default).
     doc["enabled"] = bool(doc.get("enabled")) and core.config.honour_enabled_on_create
     doc["id"] = core.new_id()
@@ -176,6 +177,7 @@ def _store_update(req: Request, task: Doc, fields: Doc) -> Reply:
     if resource_id != task.get("resourceId"):
         _check_quotas(req, resource_id, task["id"])
     doc = {**rules.PUT_DEFAULTS, **fields}
+    quirks.rewrite_stored(core.quirks, doc)
     metadata = rules.task_metadata(
         task.get("metadata"),
         doc,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from reconciler.emulator import graph, rules
+from reconciler.emulator import graph, quirks, rules
 from reconciler.emulator.app import Router
 from reconciler.emulator.config import Clock, EmulatorConfig
 from reconciler.emulator.context import Core
@@ -65,6 +65,8 @@ class Emulator:
         clock: Clock | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
+        selected = quirks.resolve(self.config.quirks)  # UnknownQuirk (ValueError) lists the names
+        quirks.configure(selected, self.config)
         self.clock: Clock = clock or time.time
         self._lock = threading.RLock()
         seeded = self.config.random_seed is not None
@@ -89,6 +91,7 @@ class Emulator:
             clock=self.clock,
             new_id=self._new_id,
             engine=RunEngine(state, self.config, self._new_id),
+            quirks=selected,
         )
         if fresh:
             self._apply_seed(read_seed(seed))
