@@ -9,9 +9,10 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
+from reconciler.bounded import TooLarge, read_bounded
 from reconciler.errors import ConfigError, Problem, ProblemsFound
 from reconciler.model import MARKER, Strict
-from reconciler.yamlsource import YamlError, read_single
+from reconciler.yamlsource import MAX_BYTES, YamlError, read_single
 
 CONFIG_NAME = "reconciler.yaml"
 
@@ -61,9 +62,13 @@ def load_config(path: Path) -> Config:
         return Config()
     shown = str(path)
     try:
-        doc = read_single(shown, path.read_bytes())
+        doc = read_single(shown, read_bounded(path, MAX_BYTES))
     except YamlError as exc:
         raise ProblemsFound([Problem(shown, exc.line, exc.column, exc.message)]) from None
+    except TooLarge as exc:
+        raise ProblemsFound([Problem(shown, 1, 1, str(exc))]) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {shown}: {exc.strerror}") from None
     if doc is None:
         return Config()
     if not isinstance(doc.data, dict):

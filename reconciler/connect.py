@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler import render
 from reconciler.emulator import Emulator, EmulatorConfig
+from reconciler.emulator.store import CorruptState
 from reconciler.errors import ConfigError
 from reconciler.qlik.auth import Credentials, Secret
 from reconciler.qlik.client import OnRetry, RateLimits, RetryPolicy, TenantClient
@@ -138,7 +139,12 @@ def open_tenant(
         )
     state = root / LOCAL_STATE
     state.parent.mkdir(parents=True, exist_ok=True)
-    emulator = Emulator(config=EmulatorConfig(), state_file=state, seed=local_seed())
+    try:
+        emulator = Emulator(config=EmulatorConfig(), state_file=state, seed=local_seed())
+    except CorruptState as exc:
+        raise ConfigError(
+            f"the local tenant cannot start: {exc}; move the file away to start afresh"
+        ) from None
     client = TenantClient(
         LOCAL_URL,
         Credentials(api_key=Secret("local-tenant")),

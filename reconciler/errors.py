@@ -14,6 +14,7 @@ report. Messages never contain secrets: the client builds them from status, code
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -40,8 +41,19 @@ class Problem:
     severity: str = "error"  # "error" or "warning"
 
     def __str__(self) -> str:
+        """One line, whatever the file name or the message holds: control characters (line
+        breaks among them) are escaped, so no data can start a line of its own."""
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{self.path}:{self.line}:{self.column}: {prefix}{self.message}"
+        where = escape_controls(self.path)
+        return f"{where}:{self.line}:{self.column}: {prefix}{escape_controls(self.message)}"
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with control, line-separator and bidirectional-override characters as `\\uXXXX`."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class ReconcilerError(Exception):

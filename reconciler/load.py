@@ -19,8 +19,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconciler import model
+from reconciler.bounded import TooLarge, read_bounded
 from reconciler.errors import Problem
-from reconciler.yamlsource import SourceDocument, YamlError, read_documents
+from reconciler.yamlsource import MAX_BYTES, SourceDocument, YamlError, read_documents
 
 TASK_SUFFIXES = (".yaml", ".yml")
 _EXPRESSION = re.compile(r"\$\{([^}]*)\}")
@@ -131,7 +132,10 @@ def load_tree(tasks_dir: Path, variables: Mapping[str, str], *, root: Path) -> L
         result.files += 1
         shown = shown_path(path)
         try:
-            raw = path.read_bytes()
+            raw = read_bounded(path, MAX_BYTES)
+        except TooLarge as exc:
+            result.problems.append(Problem(shown, 1, 1, f"{exc}; split it"))
+            continue
         except OSError as exc:
             result.problems.append(Problem(shown, 1, 1, f"cannot read the file: {exc.strerror}"))
             continue

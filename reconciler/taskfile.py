@@ -7,6 +7,7 @@ What is written reads back, through `reconciler.load`, as exactly the data that 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import textwrap
@@ -170,3 +171,26 @@ def unique_stems(texts: Iterable[str]) -> list[str]:
         used.add(stem)
         out.append(stem)
     return out
+
+
+_STAMP = re.compile(r"# written by reconciler [a-z]+ \(sha256:([0-9a-f]{16})\)[^\n]*\n\Z")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def stamp(text: str, command: str) -> str:
+    """`text` with a last line recording that `command` wrote it, and a digest of what it wrote:
+    a re-run may replace the file while it is unedited (`unedited`), and leaves edits alone."""
+    body = text if text.endswith("\n") else text + "\n"
+    return (
+        body + f"# written by reconciler {command} (sha256:{_digest(body)}); "
+        "a re-run replaces this file only while it is unedited\n"
+    )
+
+
+def unedited(text: str) -> bool:
+    """True when `text` is a file `stamp` made and nobody changed since."""
+    found = _STAMP.search(text)
+    return found is not None and _digest(text[: found.start()]) == found.group(1)

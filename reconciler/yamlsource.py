@@ -103,6 +103,10 @@ _COLLECTION_TAGS: dict[type[yaml.Node], str] = {
 
 
 _STR = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
+MAX_NUMBER_CHARS = 100
+"""Length of a plain number, bool or null: Python refuses to parse an integer of more than 4,300
+digits, and no field of a task file needs more than a few dozen."""
 _PLAIN_SCALARS: dict[str, Any] = {
     f"tag:yaml.org,2002:{name}": _BaseLoader.yaml_constructors[f"tag:yaml.org,2002:{name}"]
     for name in ("null", "bool", "int", "float")
@@ -178,6 +182,12 @@ class _Builder:
             return node.value  # what the str constructor returns, without its machinery
         plain = _PLAIN_SCALARS.get(tag)
         if plain is not None and isinstance(node, yaml.ScalarNode):
+            if len(node.value) > MAX_NUMBER_CHARS and tag != _NULL_TAG:
+                raise YamlError(
+                    f"a number of {len(node.value)} characters; numbers here have at most "
+                    f"{MAX_NUMBER_CHARS} (quote it if it is text)",
+                    *_mark(node),
+                )
             return plain(self.loader, node)
         try:
             return self.loader.construct_object(node, deep=True)

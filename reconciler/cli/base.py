@@ -26,7 +26,7 @@ from reconciler import __version__
 from reconciler.config import Settings, resolve_settings
 from reconciler.connect import Tenant, open_tenant
 from reconciler.desired import Desired, read_desired
-from reconciler.errors import ExitCode, ProblemsFound, ReconcilerError
+from reconciler.errors import ExitCode, ProblemsFound, ReconcilerError, escape_controls
 from reconciler.qlik.client import RateLimits
 
 app = typer.Typer(
@@ -108,7 +108,7 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
             err(f"error: {exc}")
             raise typer.Exit(int(exc.exit_code)) from None
         except ReconcilerError as exc:
-            err(f"error: {exc}")
+            err(f"error: {escape_controls(str(exc))}")
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             err("interrupted")

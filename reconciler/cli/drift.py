@@ -35,6 +35,7 @@ from reconciler.drift import DriftReport, build_report
 from reconciler.errors import ApiError, ExitCode
 from reconciler.plan import is_managed
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
+from reconciler.writer import check_target, write_file
 
 RUNS_AT_ONCE = 8
 """Last-run requests in flight at once with --runs (the client's read rate limit still applies)."""
@@ -128,6 +129,8 @@ def drift_cmd(
     Example: `reconciler drift --env prod --format markdown --out drift.json --detailed-exitcode`
     """
     settings = settings_for(config, tasks, env, tenant)
+    if out is not None:
+        check_target(out)
     desired = read_tree(settings, allow_empty=allow_empty)
     opened = connect(settings, reads=reads_per_minute)
 
@@ -148,9 +151,7 @@ def drift_cmd(
         )
 
     if out is not None:
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(as_json())
-        tmp.replace(out)
+        write_file(out, as_json())
         err(f"saved the drift report to {out}")
     if fmt is DriftFormat.json:
         typer.echo(as_json(), nl=False)

@@ -30,6 +30,7 @@ from reconciler.desired import Desired, read_desired
 from reconciler.errors import ConfigError, ExitCode, ProblemsFound, ReconcilerError
 from reconciler.plan import desired_graph, live_ids
 from reconciler.report import graph as graph_report
+from reconciler.report import workflow_commands
 
 
 @app.command()
@@ -62,13 +63,14 @@ def validate(
         if fmt is ValidateFormat.json:
             typer.echo(json.dumps({"valid": False, "error": str(exc), "problems": []}, indent=2))
         elif fmt is ValidateFormat.github:
-            typer.echo(f"::error::{str(exc).replace('%', '%25')}")
+            typer.echo(workflow_commands.command("error", str(exc)))
         raise
     if fmt is ValidateFormat.github:
         for p in problems:
             level = "warning" if p.severity == "warning" else "error"
-            message = p.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            typer.echo(f"::{level} file={p.path},line={p.line},col={p.column}::{message}")
+            typer.echo(
+                workflow_commands.command(level, p.message, file=p.path, line=p.line, col=p.column)
+            )
     elif fmt is ValidateFormat.json:
         typer.echo(
             json.dumps(

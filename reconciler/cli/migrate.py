@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from reconciler import importer, migrate, taskfile
+from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
 from reconciler.cli.base import (
     ConfigOpt,
     EnvOpt,
@@ -30,6 +31,8 @@ from reconciler.connect import Tenant
 from reconciler.errors import ReconcilerError
 from reconciler.load import display_path, load_tree
 from reconciler.qlik.client import TenantClient
+from reconciler.writer import write_into
+from reconciler.yamlsource import MAX_BYTES
 
 OutOpt = Annotated[
     Path, typer.Option("--out", help="Directory to write the task files to (created if needed).")
@@ -84,20 +87,41 @@ def _schema(out: Path, settings: Settings) -> str | None:
     return taskfile.schema_reference(out.resolve(), root)
 
 
-def _write(files: Sequence[tuple[Path, str]], *, force: bool) -> None:
-    """Write every file, or none: without `force`, an existing file stops the run before any write."""
+def _write(out: Path, files: Sequence[tuple[Path, str]], *, force: bool, command: str) -> set[Path]:
+    """Write every file, or none; return the files left as they were (unchanged).
+
+    A file that already holds exactly this text is not rewritten; one this command wrote and
+    nobody edited since is replaced; any other existing file stops the run before any write,
+    unless `force`."""
     cwd = Path.cwd()
-    existing = [display_path(p, cwd) for p, _ in files if p.exists()]
-    if existing and not force:
+    stamped = [(path, taskfile.stamp(text, command)) for path, text in files]
+    unchanged: set[Path] = set()
+    refused: list[str] = []
+    for path, text in stamped:
+        if not path.exists() and not path.is_symlink():
+            continue
+        current = _existing(path)
+        if current == text:
+            unchanged.add(path)
+        elif not force and (current is None or not taskfile.unedited(current)):
+            refused.append(display_path(path, cwd))
+    if refused:
         raise ReconcilerError(
-            f"refusing to overwrite {len(existing)} existing file(s): {', '.join(existing)}; "
+            f"refusing to overwrite {len(refused)} existing file(s): {', '.join(refused)}; "
             "nothing was written. Pass --force to overwrite them, or choose another --out"
         )
-    for path, text in files:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    write_into(out, [(path.name, text) for path, text in stamped if path not in unchanged])
+    return unchanged
+
+
+def _existing(path: Path) -> str | None:
+    """The text of an existing regular file (bounded), or None for anything else."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        return read_bounded(path, MAX_BYTES).decode("utf-8")
+    except (OSError, TooLarge, UnicodeDecodeError):
+        return None
 
 
 def _outside_note(out: Path, settings: Settings) -> None:
@@ -114,10 +138,12 @@ def _outside_note(out: Path, settings: Settings) -> None:
 
 def _read_dump(path: Path) -> list[dict[str, Any]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(path, DATA_FILE_BYTES).decode("utf-8"))
     except OSError as exc:
         raise ReconcilerError(f"cannot read {path}: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except TooLarge as exc:
+        raise ReconcilerError(f"cannot read {path}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, too long
         raise ReconcilerError(f"{path} is not JSON: {exc}") from None
     try:
         return migrate.read_dump(data)
@@ -223,11 +249,12 @@ def migrate_cmd(
     files = [
         (out / f"{f.stem}.yaml", taskfile.dump(f.documents, schema=schema)) for f in result.files
     ]
-    _write(files, force=force)
+    unchanged = _write(out, files, force=force, command="migrate")
     cwd = Path.cwd()
     for (path, _), made in zip(files, result.files, strict=True):
         names = ", ".join(repr(n) for n in made.task_names)
-        typer.echo(f"wrote {display_path(path, cwd)}: {names} (from {made.legacy_id})")
+        verb = "unchanged" if path in unchanged else "wrote"
+        typer.echo(f"{verb} {display_path(path, cwd)}: {names} (from {made.legacy_id})")
         for note in made.notes:
             typer.echo(f"  note: {note}")
     for skipped in result.skipped:
@@ -296,10 +323,11 @@ def import_cmd(
         (out / f"{i.stem}.yaml", taskfile.dump([i.document], schema=schema))
         for i in result.imported
     ]
-    _write(files, force=force)
+    unchanged = _write(out, files, force=force, command="import")
     cwd = Path.cwd()
     for (path, _), made in zip(files, result.imported, strict=True):
-        typer.echo(f"wrote {display_path(path, cwd)}: {made.name!r} ({made.form} form)")
+        verb = "unchanged" if path in unchanged else "wrote"
+        typer.echo(f"{verb} {display_path(path, cwd)}: {made.name!r} ({made.form} form)")
         for note in made.notes:
             typer.echo(f"  note: {note}")
     for skipped in result.skipped:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from reconciler.apply import ApplyResult, Guard, Status, apply_plan, check_fresh
+from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
 from reconciler.cli.base import (
     AdoptOpt,
     AllowEmptyOpt,
@@ -46,6 +47,7 @@ from reconciler.load import paused_gc
 from reconciler.plan import Options, Plan, build_plan
 from reconciler.progress import BarReporter, LineReporter, outcome_line
 from reconciler.report import plan_json, plan_markdown, plan_text
+from reconciler.writer import check_target, write_file
 
 
 class PlanFormat(StrEnum):
@@ -130,6 +132,8 @@ def plan_cmd(
         keep_legacy=keep_legacy,
         targets=tuple(target or ()),
     )
+    if out is not None:
+        check_target(out)
     opened = _connect(settings, read, reads_per_minute)
 
     async def run() -> Plan:
@@ -172,10 +176,18 @@ def _write_plan(path: Path, plan: Plan, opened: Tenant, now: datetime, requests:
         git_commit=git_commit(),
         requests=dict(opened.client.requests.by_operation),
     )
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_file(path, text)
     err(f"saved the plan to {path}; apply it with: reconciler apply {path}")
+
+
+def _read_saved(path: Path) -> bytes:
+    try:
+        return read_bounded(path, DATA_FILE_BYTES)
+    except TooLarge as exc:
+        raise ReconcilerError(f"cannot read the saved plan {path}: {exc}") from None
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ReconcilerError(f"cannot read the saved plan {path}: {why}") from None
 
 
 @app.command("apply")
@@ -225,7 +237,7 @@ def apply_cmd(
     saved = None
     read = functools.partial(read_tree, settings, allow_empty=allow_empty)
     if planfile is not None:
-        saved, header = plan_json.load(planfile.read_text())
+        saved, header = plan_json.load(_read_saved(planfile))
     else:
         options = Options(
             marker=settings.marker,

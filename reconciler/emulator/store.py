@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
+
 Doc = dict[str, Any]
 STATE_VERSION = 1
 
@@ -79,11 +81,23 @@ class StateFile:
         return self.path.exists()
 
     def load(self) -> State | None:
+        """The state in the file, None when there is no file; CorruptState when it is not one."""
         self._remove_leftovers()
         if not self.path.exists():
             return None
-        with self.path.open(encoding="utf-8") as handle:
-            return State.from_json(json.load(handle))
+        try:
+            raw = read_bounded(self.path, DATA_FILE_BYTES)
+            data = json.loads(raw.decode("utf-8"))
+        except (OSError, TooLarge) as exc:
+            raise CorruptState(f"cannot read {self.path}: {_why(exc)}") from None
+        except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, a number too long
+            raise CorruptState(
+                f"{self.path} is not a tenant state file (not JSON: {_why(exc)})"
+            ) from None
+        problem = _shape_problem(data)
+        if problem:
+            raise CorruptState(f"{self.path} is not a tenant state file ({problem})")
+        return State.from_json(data)
 
     def save(self, state: State) -> None:
         directory = self.path.parent
@@ -110,6 +124,45 @@ class StateFile:
             for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
                 with contextlib.suppress(OSError):
                     leftover.unlink()
+
+
+class CorruptState(ValueError):
+    """The state file exists but cannot be used: unreadable, not JSON, or not shaped as a state.
+    Nothing was changed; the message names the file and what is wrong."""
+
+
+def _why(exc: BaseException) -> str:
+    text = exc.strerror if isinstance(exc, OSError) else str(exc)
+    return (text or type(exc).__name__).splitlines()[0][:200]
+
+
+_ITEM_LISTS = ("tasks", "legacyReloadTasks", "apps", "reloads")
+_MAPPINGS = ("chainProgress", "failureStreaks", "order")
+
+
+def _shape_problem(data: Any) -> str | None:
+    """What keeps `data` from being a state document, or None."""
+    if not isinstance(data, dict):
+        return "expected a JSON object"
+    for key in _ITEM_LISTS:
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            return f"{key} must be a list"
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                return f"{key}[{i}] must be an object with a string id"
+    runs = data.get("runs", [])
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        return "runs must be a list of objects"
+    for key in _MAPPINGS:
+        if not isinstance(data.get(key, {}), dict):
+            return f"{key} must be an object"
+    if not isinstance(data.get("failingApps", []), list):
+        return "failingApps must be a list"
+    seq = data.get("seq", 0)
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return "seq must be a number"
+    return None
 
 
 def _fsync_directory(directory: Path) -> None:

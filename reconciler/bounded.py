@@ -1,0 +1,37 @@
+"""Reading a file with a bound on its size, checked before its bytes are read.
+
+A file's size is checked with `fstat` on the open file before anything is read, and at most one
+byte past the bound is ever read (a special file can claim any size): a 2 GB task file costs a
+system call, not 2 GB of memory. Task files and reconciler.yaml are bounded by
+`yamlsource.MAX_BYTES` (2 MiB); saved plans, legacy dumps and the local tenant's state by
+`DATA_FILE_BYTES`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_FILE_BYTES = 256 * 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """The file is larger than the bound; nothing of it was read."""
+
+
+def _size(limit: int) -> str:
+    mib = limit / (1024 * 1024)
+    return f"{mib:g} MiB" if mib >= 1 else f"{limit} bytes"
+
+
+def read_bounded(path: Path | str, limit: int) -> bytes:
+    """The bytes of `path`, or TooLarge when it holds more than `limit` bytes. OSError as open()
+    raises it (a missing file, a directory, no permission)."""
+    with open(path, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if info.st_size > limit:
+            raise TooLarge(f"file is larger than {_size(limit)} ({info.st_size} bytes)")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"file is larger than {_size(limit)}")
+    return data
