@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from reconciler import normalize, render
+from reconciler import render
 from reconciler.chains import run_finished_upstreams
-from reconciler.errors import ApiError, GuardRefusedError, StalePlanError
-from reconciler.ownership import is_managed, refusals
+from reconciler.errors import ApiError, GuardRefusedError
+from reconciler.ownership import is_managed
 from reconciler.plan import Action, Kind, Plan
+from reconciler.preconditions import check_owned
 from reconciler.qlik.client import TenantClient
 
 ENABLE = [{"op": "replace", "path": "/enabled", "value": True}]
@@ -120,56 +121,6 @@ class Guard:
             )
 
 
-async def check_fresh(plan: Plan, client: TenantClient) -> list[dict[str, Any]]:
-    """Refuse a saved plan whose tasks changed since it was made (exit 3, nothing written);
-    return the live listing it checked against."""
-    live = await client.list_tasks()
-    by_id = {str(t.get("id")): t for t in live}
-    names = {str(t.get("name")) for t in live}
-    stale: list[str] = []
-    for action in plan.actions:
-        if action.kind is Kind.CONFLICT:
-            continue
-        if action.task_id is None:
-            if action.name in names:
-                stale.append(f"{action.name!r} would be created but now exists")
-            continue
-        current = by_id.get(action.task_id)
-        if current is None:
-            stale.append(f"{action.name!r} ({action.task_id}) no longer exists")
-        elif not action.remote_fingerprint:
-            stale.append(
-                f"{action.name!r} ({action.task_id}) has no remote_fingerprint, so its freshness "
-                "cannot be checked"
-            )
-        elif normalize.fingerprint(current) != action.remote_fingerprint:
-            stale.append(f"{action.name!r} ({action.task_id}) changed since the plan was made")
-    if stale:
-        raise StalePlanError(
-            "the saved plan is stale, nothing was written: "
-            + "; ".join(stale)
-            + ". Make a new plan and review it."
-        )
-    return live
-
-
-def check_owned(plan: Plan, live: Sequence[Mapping[str, Any]], marker: str, *, adopt: bool) -> None:
-    """Refuse (exit 4, nothing written) a plan that would write or delete a live task this tool
-    does not own. Asked of the live listing, never of the plan's own `before`: a saved plan file
-    is not trusted to say who owns a task."""
-    writes = [
-        (a.task_id, a.name, a.migrate_from or a.delete_legacy)
-        for a in plan.changes
-        if a.kind is not Kind.DELETE and a.task_id is not None
-    ]
-    deletes = [a.task_id for a in plan.of(Kind.DELETE) if a.task_id is not None]
-    problems = refusals(writes, deletes, live, marker, adopt=adopt)
-    if problems:
-        raise GuardRefusedError(
-            "refusing to apply, nothing was written: " + "; ".join(problems) + ". Make a new plan."
-        )
-
-
 class _Run:
     def __init__(
         self, client: TenantClient, marker: str, parallelism: int, reporter: Reporter
@@ -180,6 +131,7 @@ class _Run:
         self.reporter = reporter
         self.ids: dict[str, str] = {}
         self.live: dict[str, Mapping[str, Any]] = {}
+        self.legacy: list[tuple[Action, str, str]] = []
         self.failed_names: set[str] = set()
         self.failed_ids: set[str] = set()
         self.result = ApplyResult()
@@ -280,7 +232,7 @@ class _Run:
             await self.client.patch_task(task_id, ENABLE)
             notes.append("enabled")
         if action.delete_legacy:
-            notes.append(await self._delete_legacy(task_id, action.delete_legacy))
+            self.legacy.append((action, task_id, action.delete_legacy))
         return task_id, ", ".join(notes)
 
     async def _find_created(self, name: str) -> dict[str, Any] | None:
@@ -302,8 +254,31 @@ class _Run:
             await self.client.patch_task(action.task_id, self._resolved(action.patch, action))
             notes.append("patched " + ", ".join(action.fields))
         if action.delete_legacy:
-            notes.append(await self._delete_legacy(action.task_id, action.delete_legacy))
+            self.legacy.append((action, action.task_id, action.delete_legacy))
         return action.task_id, "; ".join(notes)
+
+    async def finish_migrations(self) -> None:
+        """Delete the legacy reload-tasks migrated in this run, last, and only when every other
+        change succeeded: a legacy task that became several tasks (one per RRULE) must not go
+        while one of them is missing. An incomplete apply keeps them; the next apply deletes
+        them once the tasks replacing them exist."""
+        complete = self.result.ok
+        for action, task_id, legacy_id in self.legacy:
+            outcome = next(o for o in self.result.outcomes if o.action is action)
+            if not complete:
+                note = (
+                    f"kept legacy reload-task {legacy_id} until every change is done "
+                    "(the next apply deletes it)"
+                )
+            else:
+                try:
+                    note = await self._delete_legacy(task_id, legacy_id)
+                except ApiError as exc:
+                    outcome.status = Status.FAILED
+                    note = f"deleting legacy reload-task {legacy_id} failed: {exc.one_line()}"
+                    self.failed_names.add(action.name)
+            outcome.detail = "; ".join(d for d in (outcome.detail, note) if d)
+            self.reporter.action_finished(outcome)
 
     async def _delete_legacy(self, task_id: str, legacy_id: str) -> str:
         """Delete the legacy reload-task only once the new task is verified to replace it."""
@@ -380,4 +355,5 @@ async def apply_plan(
     # Updates wait for nothing within their phase, but one that needs a failed create's id is skipped.
     await run.phase(updates, {})
     await run.phase(deletes, _delete_dependencies(deletes))
+    await run.finish_migrations()
     return run.result

@@ -16,7 +16,6 @@ from typing import Any
 
 from reconciler import render
 from reconciler.emulator import Emulator, EmulatorConfig
-from reconciler.emulator.store import CorruptState
 from reconciler.errors import ConfigError
 from reconciler.qlik.auth import Credentials, Secret
 from reconciler.qlik.client import OnRetry, RateLimits, RetryPolicy, TenantClient
@@ -141,7 +140,7 @@ def open_tenant(
     state.parent.mkdir(parents=True, exist_ok=True)
     try:
         emulator = Emulator(config=EmulatorConfig(), state_file=state, seed=local_seed())
-    except CorruptState as exc:
+    except ValueError as exc:  # the state file is corrupt (emulator.store.CorruptState)
         raise ConfigError(
             f"the local tenant cannot start: {exc}; move the file away to start afresh"
         ) from None

@@ -26,8 +26,15 @@ from reconciler import __version__
 from reconciler.config import Settings, resolve_settings
 from reconciler.connect import Tenant, open_tenant
 from reconciler.desired import Desired, read_desired
-from reconciler.errors import ExitCode, ProblemsFound, ReconcilerError, escape_controls
+from reconciler.errors import (
+    ConfigError,
+    ExitCode,
+    ProblemsFound,
+    ReconcilerError,
+    escape_controls,
+)
 from reconciler.qlik.client import RateLimits
+from reconciler.schedule import subdaily
 
 app = typer.Typer(
     name="reconciler",
@@ -127,6 +134,14 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
 def settings_for(
     config: Path | None, tasks: Path | None, env: str | None, tenant: str | None
 ) -> Settings:
+    work = os.environ.get("RECONCILER_SCHEDULE_WORK", "").strip()
+    if work:
+        if not work.isdigit() or int(work) < 1000:
+            raise ConfigError(
+                f"RECONCILER_SCHEDULE_WORK={work!r}: expected a number of steps, at least 1000 "
+                f"(default {subdaily.DEFAULT_WORK_BOUND})"
+            )
+        subdaily.set_work_bound(int(work))
     return resolve_settings(
         config_file=config, tasks=tasks, env=env, tenant=tenant, environ=os.environ, cwd=Path.cwd()
     )

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reconciler.apply import ApplyResult, Guard, Status, apply_plan, check_fresh
+from reconciler.apply import ApplyResult, Guard, Status, apply_plan
 from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
 from reconciler.cli.base import (
     AdoptOpt,
@@ -45,6 +45,7 @@ from reconciler.desired import Desired
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.load import paused_gc
 from reconciler.plan import Options, Plan, build_plan
+from reconciler.preconditions import check_fresh
 from reconciler.progress import BarReporter, LineReporter, outcome_line
 from reconciler.report import plan_json, plan_markdown, plan_text
 from reconciler.writer import check_target, write_file

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from reconciler.timeline import Run, Timeline
+from reconciler.timeline import MAX_CHAINED_RUNS, Run, Timeline
 
 _WIDTH = 27
 
 
-def _lines(run: Run, out: list[str]) -> None:
-    if run.depth == 0:
-        out.append(f"{f'{run.at:%Y-%m-%d %a %H:%M %Z}':<{_WIDTH}}{run.task}")
-    else:
-        out.append(f"{'':{_WIDTH}}{'    ' * (run.depth - 1)}↳ {run.task}  ({run.because})")
-    for follow in run.follows:
-        _lines(follow, out)
+_MAX_INDENT = 16
+"""Levels of indentation shown; deeper chained runs say their depth instead."""
+
+
+def _lines(first: Run, out: list[str]) -> None:
+    stack = [first]
+    while stack:
+        run = stack.pop()
+        if run.depth == 0:
+            out.append(f"{f'{run.at:%Y-%m-%d %a %H:%M %Z}':<{_WIDTH}}{run.task}")
+        else:
+            indent = "    " * (min(run.depth, _MAX_INDENT) - 1)
+            deep = f"[depth {run.depth}] " if run.depth > _MAX_INDENT else ""
+            out.append(f"{'':{_WIDTH}}{indent}↳ {deep}{run.task}  ({run.because})")
+        stack.extend(reversed(run.follows))
 
 
 def render(timeline: Timeline) -> str:
@@ -26,6 +34,8 @@ def render(timeline: Timeline) -> str:
         _lines(run, out)
     if not timeline.runs:
         out.append("(no scheduled runs in this window)")
+    if timeline.cut:
+        out.extend(["", f"(chained runs cut at {MAX_CHAINED_RUNS:,}: choose a shorter --days)"])
     for title, names in (
         ("On data update", timeline.on_event),
         ("On demand only", timeline.on_demand),

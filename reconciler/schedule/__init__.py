@@ -25,13 +25,14 @@ How run times are computed:
 - Bounds: `startDateTime` is the earliest run (inclusive); `endDateTime`, the RRULE's UNTIL and the
   cron `validUntil` are the latest (inclusive; an UNTIL date without a time means its last second).
   `next_runs` returns runs strictly after `after` and at or before `until`.
-- Every expansion is bounded: rules are fast-forwarded to `after` in whole periods, a rule that never
-  produces a run within a century is found once (cached) and yields nothing, and no call looks at
-  more than 100,000 candidate times.
+- Every expansion is bounded: hourly, minutely and secondly rules are expanded a day at a time
+  with a bound on the steps (`subdaily`); other rules are fast-forwarded to `after` in whole
+  periods; a rule that never produces a run within a century is found once (cached) and yields
+  nothing, and no call looks at more than 100,000 candidate times.
 
 The package, one concern a module: `forms` (the issue type, keys and parsed forms), `zones`
 (timezones and local times), `rrule`, `cron` and `intervals` (reading each kind, and its raw run
-times), `analysis` (a schedule read once, cached by value), `expand` (runs and the DST policy),
+times), `subdaily` (sub-daily rules a day at a time), `analysis` (a schedule read once, cached by value), `expand` (runs and the DST policy),
 `phrases` and `words` (plain words).
 """
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import (
@@ -22,6 +23,7 @@ from dateutil.rrule import (
     rrulestr,
 )
 
+from reconciler.schedule import subdaily
 from reconciler.schedule.forms import (
     _BYDAY,
     _DAYS,
@@ -73,7 +75,13 @@ def _read_recurrence(
         until_local = until.astimezone(tz).replace(tzinfo=None) if until.tzinfo else until
         if until_local < start:
             raise _Invalid(f"the RRULE's UNTIL ({_fmt(until_local)}) is before startDateTime")
-    if not _feasible(rule, start if start is not None else _REFERENCE):
+    try:
+        feasible = _feasible(rule, start if start is not None else _REFERENCE)
+        if feasible and subdaily.applies(rule):
+            _first_run(rule, start if start is not None else _REFERENCE)
+    except subdaily.ScheduleTooCostly as exc:
+        raise _Invalid(str(exc)) from None
+    if not feasible:
         raise _Invalid(
             "this RRULE never produces a run (its BY* parts, INTERVAL and start exclude every "
             f"date and time); for example {EXAMPLE_RRULE} runs daily at 06:00"
@@ -307,9 +315,28 @@ def _build(text: str, dtstart: datetime) -> rrule | None:
 
 def _feasible(rule: _Rule, origin: datetime) -> bool:
     """Whether the rule runs at all: probed once per rule and phase, near the end of datetime's
-    range so that a rule that never matches ends there (dateutil would search to year 9999)."""
+    range so that a rule that never matches ends there (dateutil would search to year 9999).
+    ScheduleTooCostly when a sub-daily rule needs more work than the bound to tell."""
     text = _explicit(rule, origin, with_count=False)
+    if subdaily.applies(rule):
+        return _subdaily_probe(rule, text, origin, subdaily.work_bound())
     return _probe(text, _align(rule, origin, _PROBE_TARGET))
+
+
+@lru_cache(maxsize=2048)
+def _subdaily_probe(rule: _Rule, text: str, origin: datetime, bound: int) -> bool:
+    return next(subdaily.walls(rule, text, origin, _PROBE_TARGET.date()), None) is not None
+
+
+def _first_run(rule: _Rule, origin: datetime) -> datetime | None:
+    """The first wall time of a sub-daily rule from its start (ScheduleTooCostly if too costly)."""
+    return _first_run_within(rule, origin, subdaily.work_bound())
+
+
+@lru_cache(maxsize=2048)
+def _first_run_within(rule: _Rule, origin: datetime, bound: int) -> datetime | None:
+    text = _explicit(rule, origin, with_count=False)
+    return next(subdaily.walls(rule, text, origin, origin.date()), None)
 
 
 @lru_cache(maxsize=2048)
@@ -324,7 +351,16 @@ def _probe(text: str, dtstart: datetime) -> bool:
 
 
 def _rule_walls(rule: _Rule, origin: datetime, from_wall: datetime) -> Iterator[datetime]:
-    if not _feasible(rule, origin):
+    try:
+        if not _feasible(rule, origin):
+            return
+        if subdaily.applies(rule):
+            text = _explicit(rule, origin, with_count=False)
+            first = origin.date() if rule.count is not None else from_wall.date()
+            walls = subdaily.walls(rule, text, origin, first)
+            yield from walls if rule.count is None else islice(walls, rule.count)
+            return
+    except subdaily.ScheduleTooCostly:  # validate reports it; no more runs are shown
         return
     text = _explicit(rule, origin)
     dtstart = origin if rule.count is not None else _align(rule, origin, from_wall)

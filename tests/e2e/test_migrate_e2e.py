@@ -145,3 +145,32 @@ def test_import_then_adopt_leaves_nothing_to_change(cli: Cli, tenant: LiveTenant
     _ok(cli("apply", "--adopt", "--auto-approve"))
     assert all(MARKER in t["annotations"] for t in tenant.emulator.tasks())
     assert cli("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_a_legacy_task_is_kept_until_every_task_replacing_it_exists(
+    cli: Cli, tenant: LiveTenant
+) -> None:
+    _seed_legacy(tenant)
+    shutil.rmtree(cli.project.root / "tasks")  # only the migrated tasks
+    _ok(cli("migrate", "--out", "tasks/migrated"))
+    # Every create that is not a migration fails: the second rule's task cannot be made.
+    tenant.emulator.add_fault_rule(
+        lambda method, path, query: method == "POST"
+        and path.endswith("/api/scheduling/tasks")
+        and not any(k == "migrateFrom" for k, _ in query),
+        status=400,
+    )
+    failed = cli("apply", "--auto-approve")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "kept legacy reload-task 64e5f6a7b8c9d0e1f2a3b4c5 until every change is done" in (
+        failed.stdout
+    )
+    assert {d["id"] for d in tenant.emulator.legacy_tasks()} == {d["id"] for d in LEGACY}
+    assert set(_migrated(tenant)) == {d["id"] for d in LEGACY}
+
+    tenant.emulator.clear_fault_rules()
+    _ok(cli("apply", "--auto-approve"))
+    assert tenant.emulator.legacy_tasks() == []
+    names = {t["name"] for t in tenant.emulator.tasks()}
+    assert len(names) == 4
+    assert cli("plan", "--detailed-exitcode").returncode == 0
