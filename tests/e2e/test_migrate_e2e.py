@@ -155,9 +155,11 @@ def test_a_legacy_task_is_kept_until_every_task_replacing_it_exists(
     _ok(cli("migrate", "--out", "tasks/migrated"))
     # Every create that is not a migration fails: the second rule's task cannot be made.
     tenant.emulator.add_fault_rule(
-        lambda method, path, query: method == "POST"
-        and path.endswith("/api/scheduling/tasks")
-        and not any(k == "migrateFrom" for k, _ in query),
+        lambda method, path, query: (
+            method == "POST"
+            and path.endswith("/api/scheduling/tasks")
+            and not any(k == "migrateFrom" for k, _ in query)
+        ),
         status=400,
     )
     failed = cli("apply", "--auto-approve")
