@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import model
+from reconciler import model, spellings, taskdoc
 
 Doc = dict[str, Any]
 
@@ -26,18 +26,30 @@ TOP_DEFAULTS: Mapping[str, Any] = {
     "description": "",
     "enabled": False,  # the service's default: a task without `enabled` is not running
     "keepActive": False,
-    "specVersion": model.SPEC_VERSION,
     "version": model.WORKFLOW_VERSION,
     "annotations": [],
     "events": [],
 }
 
 
+SERVICE_FILLED: Mapping[str, Mapping[str, Any]] = {
+    "task": {"timeouts": {}},
+    "state": {"exclusive": True, "timeouts": {}},
+    "onEvent": {"actionMode": "sequential"},
+    "functionRef": {"invoke": "sync"},
+    "event": {"dataOnly": True},
+}
+"""Fields a service fills in with a value of its own choosing, by where they live, with the
+Serverless Workflow default they have when git states them but the service leaves them out."""
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a rule may know beyond the document: the attribute names the desired side declares
-    in its run-finished correlations (None when normalising the desired side itself)."""
+    """What a rule may know beyond the document when it normalises a live one: the desired
+    document (None when normalising the desired side itself) and the attribute names it declares
+    in its run-finished correlations."""
 
+    desired: Mapping[str, Any] | None = None
     declared_run_attributes: frozenset[str] | None = None
 
 
@@ -46,26 +58,6 @@ class Rule:
     name: str
     why: str
     apply: Callable[[Doc, Context], None]
-
-
-# The walkers return lists: a plan normalises two documents per task, and list comprehensions
-# cost a fraction of nested generators.
-
-
-def _states(doc: Doc) -> list[Doc]:
-    return [s for s in doc.get("states") or [] if isinstance(s, dict)]
-
-
-def _on_events(doc: Doc) -> list[Doc]:
-    return [o for state in _states(doc) for o in state.get("onEvents") or [] if isinstance(o, dict)]
-
-
-def _events(doc: Doc) -> list[Doc]:
-    return [e for e in doc.get("events") or [] if isinstance(e, dict)]
-
-
-def _correlations(event: Doc) -> list[Doc]:
-    return [c for c in event.get("correlation") or [] if isinstance(c, dict)]
 
 
 def _drop_server_owned(doc: Doc, _: Context) -> None:
@@ -82,34 +74,92 @@ def _top_defaults(doc: Doc, _: Context) -> None:
 
 
 def _nested_defaults(doc: Doc, _: Context) -> None:
-    for state in _states(doc):
-        state.setdefault("exclusive", True)  # Serverless Workflow 0.8: event states are exclusive
+    for state in taskdoc.states(doc):
         if state.get("end") is None:
             state["end"] = True
-    for on_event in _on_events(doc):
-        on_event.setdefault("actionMode", "sequential")
+    for on_event in taskdoc.on_events(doc):
         on_event.setdefault("eventRefs", [])
         for action in on_event.get("actions") or []:
             args = (action.get("functionRef") or {}).get("arguments")
             if isinstance(args, dict):
                 args.setdefault("partial", False)
-    for event in _events(doc):
-        event.setdefault("dataOnly", True)  # Serverless Workflow 0.8 default
+    for event in taskdoc.events(doc):
         event.setdefault("correlation", [])
-    schedule = (doc.get("start") or {}).get("schedule")
-    if isinstance(schedule, dict) and not schedule.get("timezone"):
+    schedule = taskdoc.schedule(doc)
+    if schedule is not None and not schedule.get("timezone"):
         schedule["timezone"] = "UTC"
 
 
+def _drop_spec_version(doc: Doc, _: Context) -> None:
+    doc.pop("specVersion", None)
+
+
+def _start_state_name(doc: Doc, _: Context) -> None:
+    start, states = doc.get("start"), taskdoc.states(doc)
+    if isinstance(start, dict) and start.get("stateName") is None and states:
+        start["stateName"] = states[0].get("name")
+
+
+def _drop_empty_timeouts(doc: Doc, _: Context) -> None:
+    for item in [doc, *taskdoc.states(doc), *taskdoc.on_events(doc), *taskdoc.events(doc)]:
+        if "timeouts" in item and not item["timeouts"]:
+            del item["timeouts"]
+
+
+def _service_filled(doc: Doc, ctx: Context) -> None:
+    if ctx.desired is None:
+        return  # the desired side: what git states stays, what it does not state is not there
+    for where, item, want in taskdoc.located(doc, ctx.desired):
+        for key, default in SERVICE_FILLED[where].items():
+            if want is None or want.get(key) is None:
+                item.pop(key, None)
+            elif item.get(key) is None:
+                item[key] = _copy(default)
+
+
+def _meaningless_exclusive(doc: Doc, _: Context) -> None:
+    for state in taskdoc.states(doc):
+        refs = [
+            r
+            for o in state.get("onEvents") or []
+            if isinstance(o, dict)
+            for r in o.get("eventRefs") or []
+        ]
+        if len(refs) < 2:
+            state.pop("exclusive", None)
+
+
+def _date_times(doc: Doc, _: Context) -> None:
+    schedule = taskdoc.schedule(doc)
+    for key in ("startDateTime", "endDateTime"):
+        if schedule is not None and key in schedule:
+            schedule[key] = spellings.date_time(schedule[key], schedule.get("timezone"))
+
+
+def _rrule(doc: Doc, _: Context) -> None:
+    schedule = taskdoc.schedule(doc)
+    if schedule is not None and "recurrence" in schedule:
+        schedule["recurrence"] = spellings.rrule(schedule["recurrence"])
+
+
+def _cron(doc: Doc, _: Context) -> None:
+    schedule = taskdoc.schedule(doc)
+    if schedule is not None and "cron" in schedule:
+        schedule["cron"] = spellings.cron(schedule["cron"])
+
+
 def _lower_enums(doc: Doc, _: Context) -> None:
-    for state in _states(doc):
+    for state in taskdoc.states(doc):
         if isinstance(state.get("type"), str):
             state["type"] = state["type"].lower()
-    for on_event in _on_events(doc):
+    for on_event in taskdoc.on_events(doc):
         if isinstance(on_event.get("actionMode"), str):
             on_event["actionMode"] = on_event["actionMode"].lower()
-    for event in _events(doc):
-        for corr in _correlations(event):
+    for ref in taskdoc.function_refs(doc):
+        if isinstance(ref.get("invoke"), str):
+            ref["invoke"] = ref["invoke"].lower()
+    for event in taskdoc.events(doc):
+        for corr in taskdoc.correlations(event):
             value = corr.get("contextAttributeValue")
             if corr.get("contextAttributeName") == "status" and isinstance(value, str):
                 corr["contextAttributeValue"] = value.lower()
@@ -119,12 +169,12 @@ def _ignore_added_run_attributes(doc: Doc, ctx: Context) -> None:
     declared = ctx.declared_run_attributes
     if declared is None:
         return
-    for event in _events(doc):
+    for event in taskdoc.events(doc):
         if event.get("type") != model.RUN_FINISHED:
             continue
         event["correlation"] = [
             c
-            for c in _correlations(event)
+            for c in taskdoc.correlations(event)
             if c.get("contextAttributeName") not in {"appId", "spaceId"}
             or c.get("contextAttributeName") in declared
         ]
@@ -133,12 +183,12 @@ def _ignore_added_run_attributes(doc: Doc, ctx: Context) -> None:
 def _sort_sets(doc: Doc, _: Context) -> None:
     if isinstance(doc.get("annotations"), list):
         doc["annotations"] = sorted(set(map(str, doc["annotations"])))
-    for event in _events(doc):
+    for event in taskdoc.events(doc):
         event["correlation"] = sorted(
-            _correlations(event),
+            taskdoc.correlations(event),
             key=lambda c: (str(c.get("contextAttributeName")), str(c.get("contextAttributeValue"))),
         )
-    for on_event in _on_events(doc):
+    for on_event in taskdoc.on_events(doc):
         if isinstance(on_event.get("eventRefs"), list):
             on_event["eventRefs"] = sorted(map(str, on_event["eventRefs"]))
 
@@ -150,12 +200,44 @@ RULES: tuple[Rule, ...] = (
         _drop_server_owned,
     ),
     Rule("top-defaults", "an omitted field equals its default on both sides", _top_defaults),
+    Rule("nested-defaults", "end, eventRefs, partial, correlation, timezone", _nested_defaults),
     Rule(
-        "nested-defaults",
-        "exclusive, end, actionMode, partial, dataOnly, timezone",
-        _nested_defaults,
+        "spec-version",
+        "the service stores the spec version of its choosing (0.8, 1.16.0): not the task's meaning",
+        _drop_spec_version,
     ),
-    Rule("enum-case", "EVENT equals event; SUCCEEDED equals succeeded", _lower_enums),
+    Rule(
+        "start-state-name",
+        "a start without stateName starts at the first state, so it names that state",
+        _start_state_name,
+    ),
+    Rule(
+        "service-filled",
+        "exclusive, dataOnly, actionMode, invoke, timeouts are compared only where git states them",
+        _service_filled,
+    ),
+    Rule("empty-timeouts", "timeouts: {} says nothing", _drop_empty_timeouts),
+    Rule(
+        "meaningless-exclusive",
+        "exclusive means something only for a state with two or more eventRefs",
+        _meaningless_exclusive,
+    ),
+    Rule(
+        "date-times",
+        "06:00:00 = 06:00:00Z = 06:00:00.000Z = 06:00:00+00:00 in UTC; a Z on a local time",
+        _date_times,
+    ),
+    Rule(
+        "rrule",
+        "RRULE: prefix, part order and case, INTERVAL=1 and WKST=MO, list order do not matter",
+        _rrule,
+    ),
+    Rule("cron", "a cron string equals {expression} without validUntil", _cron),
+    Rule(
+        "enum-case",
+        "EVENT equals event; SUCCEEDED equals succeeded; SYNC equals sync",
+        _lower_enums,
+    ),
     Rule(
         "service-added-correlations",
         "the service may add the upstream's appId/spaceId to run-finished correlations",
@@ -170,7 +252,7 @@ def declared_run_attributes(doc: Mapping[str, Any]) -> frozenset[str]:
     names: set[str] = set()
     for event in doc.get("events") or []:
         if isinstance(event, dict) and event.get("type") == model.RUN_FINISHED:
-            names.update(str(c.get("contextAttributeName")) for c in _correlations(event))
+            names.update(str(c.get("contextAttributeName")) for c in taskdoc.correlations(event))
     return frozenset(names)
 
 
@@ -210,7 +292,7 @@ def normalize(
     else:
         # Server-owned fields are dropped by the first rule anyway: not copying them saves the most.
         out = _copy({k: v for k, v in doc.items() if k not in SERVER_OWNED})
-    ctx = Context(declared_run_attributes(desired) if desired is not None else None)
+    ctx = Context(desired, declared_run_attributes(desired) if desired is not None else None)
     for rule in RULES:
         rule.apply(out, ctx)
     return out

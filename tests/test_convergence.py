@@ -11,12 +11,14 @@ import asyncio
 import copy
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from reconciler import render
 from reconciler.apply import apply_plan
 from reconciler.emulator import Emulator, EmulatorConfig
+from reconciler.emulator import quirks as emulator_quirks
 from reconciler.load import LoadResult, load_text
 from reconciler.model import MARKER
 from reconciler.plan import Options, build_plan
@@ -47,9 +49,19 @@ def desired_trees(draw: st.DrawFn) -> str:
         elif kind == "schedule":
             hour = draw(st.integers(0, 23))
             tz = draw(st.sampled_from(["UTC", "Europe/Zurich", "America/Toronto"]))
+            rule = draw(
+                st.sampled_from(
+                    [
+                        f"RRULE:FREQ=DAILY;BYHOUR={hour};BYMINUTE=0;BYSECOND=0",
+                        f"RRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR={hour}",
+                        f"FREQ=HOURLY;INTERVAL=2;BYMINUTE={hour}",
+                    ]
+                )
+            )
+            end = draw(st.sampled_from(["", ", endDateTime: '2036-06-30T12:00:00'"]))
             lines.append(
-                f"schedule: {{recurrence: 'RRULE:FREQ=DAILY;BYHOUR={hour};BYMINUTE=0;BYSECOND=0',"
-                f" timezone: {tz}, startDateTime: '2026-01-01T00:00:00'}}"
+                f"schedule: {{recurrence: '{rule}',"
+                f" timezone: {tz}, startDateTime: '2026-01-01T00:00:00'{end}}}"
             )
         elif kind == "cron":
             lines.append(f"schedule: {{cron: '0 {draw(st.integers(0, 23))} * * 1-5'}}")
@@ -120,8 +132,12 @@ def live_tasks(draw: st.DrawFn, tree: LoadResult) -> list[dict[str, Any]]:
     return out
 
 
-async def _converge(live: list[dict[str, Any]], tree: LoadResult, adopt: bool) -> None:
-    emulator = Emulator(EmulatorConfig())
+async def _converge(
+    live: list[dict[str, Any]], tree: LoadResult, adopt: bool, quirks: tuple[str, ...] = ()
+) -> None:
+    emulator = Emulator(EmulatorConfig(quirks=quirks))
+    for doc in live:  # tasks already there, stored in the tenant's own spelling
+        emulator_quirks.rewrite_stored(emulator_quirks.resolve(quirks), doc)
     stored = [emulator.put_task_raw(doc) for doc in live]
     untouchable = {
         d["id"]: d
@@ -168,6 +184,32 @@ async def _converge(live: list[dict[str, Any]], tree: LoadResult, adopt: bool) -
 def test_after_apply_plan_is_empty_whatever_the_starting_tenant(
     data: st.DataObject, adopt: bool
 ) -> None:
+    _property(data, adopt, ())
+
+
+# Every spelling the service may store, one at a time and all together: a few examples each, so
+# that the suite stays quick; the property above explores the plain tenant further.
+SPELLINGS = tuple(q.name for q in emulator_quirks.QUIRKS if q.spelling)
+
+
+@pytest.mark.parametrize(
+    "quirks",
+    [(name,) for name in SPELLINGS] + [SPELLINGS],
+    ids=lambda quirks: "all-spellings" if quirks == SPELLINGS else quirks[0],
+)
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data(), adopt=st.booleans())
+def test_after_apply_plan_is_empty_whatever_the_tenant_spells(
+    quirks: tuple[str, ...], data: st.DataObject, adopt: bool
+) -> None:
+    _property(data, adopt, quirks)
+
+
+def _property(data: st.DataObject, adopt: bool, quirks: tuple[str, ...]) -> None:
     tree = _load(data.draw(desired_trees()))
     assume(not tree.problems)
     assume(not [p for p in validate(tree.tasks) if p.severity == "error"])
@@ -177,4 +219,4 @@ def test_after_apply_plan_is_empty_whatever_the_starting_tenant(
         app = render.app_id(doc) or ""
         per_app[app] = per_app.get(app, 0) + 1
     assume(max(per_app.values(), default=0) <= 10)
-    asyncio.run(_converge(copy.deepcopy(live), tree, adopt))
+    asyncio.run(_converge(copy.deepcopy(live), tree, adopt, quirks))

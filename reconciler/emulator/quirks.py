@@ -41,6 +41,9 @@ class Quirk:
     configure: Configure | None = None
     in_all: bool = True  # False for a quirk that contradicts another one (`--quirks all` skips it)
     all_n: int | None = None  # for a family: the N that `--quirks all` selects
+    # A spelling: the service stores the same meaning in other words. Plan compares by meaning,
+    # so after apply the plan is empty under every spelling, with the default settings.
+    spelling: bool = False
 
     @property
     def family(self) -> bool:
@@ -173,71 +176,96 @@ def _spec_version(doc: Doc) -> None:
 
 
 QUIRKS: tuple[Quirk, ...] = (
-    Quirk("date-z", "startDateTime/endDateTime stored with a Z appended", _suffix_dates("Z")),
+    Quirk(
+        "date-z",
+        "startDateTime/endDateTime stored with a Z appended",
+        _suffix_dates("Z"),
+        spelling=True,
+    ),
     Quirk(
         "date-millis",
         "startDateTime/endDateTime stored with .000Z appended",
         _suffix_dates(".000Z"),
+        spelling=True,
     ),
     Quirk(
         "date-offset",
         "startDateTime/endDateTime stored with +00:00 appended",
         _suffix_dates("+00:00"),
+        spelling=True,
     ),
     Quirk(
         "rrule-no-prefix",
         "the RRULE stored without its RRULE: prefix",
         _rrule(lambda _, p: ("", p)),
+        spelling=True,
     ),
     Quirk(
         "rrule-part-order",
         "the RRULE's parts stored in alphabetical order (BYDAY;BYHOUR;FREQ)",
         _rrule(_sort_parts),
+        spelling=True,
     ),
     Quirk(
         "rrule-lower",
         "the RRULE stored in lower case, prefix included",
         _rrule(lambda pre, p: (pre.lower(), [x.lower() for x in p])),
+        spelling=True,
     ),
     Quirk(
-        "rrule-defaults", "INTERVAL=1 and WKST=MO added to the RRULE", _rrule(_add_default_parts)
+        "rrule-defaults",
+        "INTERVAL=1 and WKST=MO added to the RRULE",
+        _rrule(_add_default_parts),
+        spelling=True,
     ),
     Quirk(
         "rrule-list-order",
         "RRULE list values stored in descending order (BYDAY=TU,MO)",
         _rrule(_sort_lists_descending),
+        spelling=True,
     ),
-    Quirk("cron-object", "a cron string stored as {expression}", _cron_object),
+    Quirk("cron-object", "a cron string stored as {expression}", _cron_object, spelling=True),
     Quirk(
         "exclusive-false",
         "exclusive: false filled in on every state",
         _fill(_states, "exclusive", False),
+        spelling=True,
     ),
     Quirk(
         "data-only-false",
         "dataOnly: false filled in on every event",
         _fill(_events, "dataOnly", False),
+        spelling=True,
     ),
     Quirk(
         "action-mode",
         "actionMode: SEQUENTIAL filled in on every onEvents entry",
         _fill(_on_events, "actionMode", "SEQUENTIAL"),
+        spelling=True,
     ),
     Quirk(
         "invoke-sync",
         "invoke: SYNC filled in on every functionRef",
         _fill(_function_refs, "invoke", "SYNC"),
+        spelling=True,
     ),
-    Quirk("timeouts-empty", "timeouts: {} filled in on the task and its states", _fill_timeouts),
+    Quirk(
+        "timeouts-empty",
+        "timeouts: {} filled in on the task and its states",
+        _fill_timeouts,
+        spelling=True,
+    ),
     Quirk(
         "drop-start-state-name",
         "start.stateName dropped from a scheduled task",
         _drop_start_state_name,
+        spelling=True,
     ),
     Quirk(
         "spec-version-1.16.0",
         "specVersion stored as 1.16.0 (the reference's examples)",
         _spec_version,
+        spelling=True,
     ),
 )
 """Every quirk the emulator can play, off unless selected."""

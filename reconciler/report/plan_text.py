@@ -102,10 +102,14 @@ def changes(action: Action) -> list[Change]:
     (`actionMode`, `exclusive`, ...) is not a change a person needs to read about.
     """
     before, after = action.before or {}, action.after or {}
+    # Whole documents, so that rules reading other fields (a schedule's timezone, the state a
+    # start names, what git states) see them; then field by field.
+    have = normalize(before, desired=after) if before else {}
+    want = normalize(after) if after else {}
     out: list[Change] = []
     for field in action.fields or sorted(set(before) | set(after)):
-        old = normalize({field: before[field]}).get(field) if field in before else None
-        new = normalize({field: after[field]}).get(field) if field in after else None
+        old = have.get(field) if field in before else None
+        new = want.get(field) if field in after else None
         if old is None or new is None or type(old) is not type(new):
             if old != new:
                 out.append(Change(field_label(field), old, new))
@@ -113,11 +117,24 @@ def changes(action: Action) -> list[Change]:
         diff = DeepDiff(old, new, view="tree")
         levels = [level for report in diff.values() for level in report]
         levels.sort(key=lambda lv: _path_key(lv.path(output_format="list")))
-        out.extend(
-            Change(_inner_path(field, level.path(output_format="list")), level.t1, level.t2)
-            for level in levels
-        )
+        for level in levels:
+            path = level.path(output_format="list")
+            old_raw = _as_written(before.get(field), path, level.t1)
+            new_raw = _as_written(after.get(field), path, level.t2)
+            out.append(Change(_inner_path(field, path), old_raw, new_raw))
     return out
+
+
+def _as_written(raw: Any, path: list[Any], normalised: Any) -> Any:
+    """The value at `path` as the document spells it (an RRULE as the user wrote it, say), or
+    the normalised value where the path runs through a list (sorted lists change places)."""
+    if normalised is notpresent or any(isinstance(p, int) for p in path):
+        return normalised
+    for key in path:
+        if not isinstance(raw, dict) or key not in raw:
+            return normalised
+        raw = raw[key]
+    return raw if isinstance(normalised, str) and isinstance(raw, str) else normalised
 
 
 # -- what a task document does, in words ----------------------------------------------------
