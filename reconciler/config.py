@@ -5,21 +5,55 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 
+from reconciler import ignore
 from reconciler.bounded import TooLarge, read_bounded
 from reconciler.errors import ConfigError, Problem, ProblemsFound
-from reconciler.model import MARKER, Strict
+from reconciler.model import MARKER, NonEmpty, Strict
 from reconciler.yamlsource import MAX_BYTES, YamlError, read_single
 
 CONFIG_NAME = "reconciler.yaml"
 
 
+def _pointer(text: str) -> str:
+    ignore.parse_pointer(text)  # a ValueError says what is wrong; pydantic locates the item
+    return text
+
+
+JsonPointer = Annotated[str, AfterValidator(_pointer)]
+
+
+class IgnoreDifferences(Strict):
+    """Differences that are not changes: JSON pointers into the API document, for some tasks."""
+
+    fields: list[JsonPointer] = Field(
+        min_length=1, description="JSON pointers, e.g. /description, /start/schedule/endDateTime"
+    )
+    tasks: list[NonEmpty] = Field(
+        default_factory=lambda: ["*"], description='Task name globs, e.g. "Sales *"; default all.'
+    )
+
+    @field_validator("fields", "tasks", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def rule(self) -> ignore.IgnoreRule:
+        return ignore.rule(self.fields, self.tasks)
+
+
+IgnoreList = list[IgnoreDifferences]
+
+
 class Environment(Strict):
     tenant: str | None = Field(default=None, description="The tenant URL, https://...")
     vars: dict[str, str] = Field(default_factory=dict, description="Values for ${var.NAME}.")
+    ignoreDifferences: IgnoreList = Field(
+        default_factory=list, description="Added to the top-level ignoreDifferences."
+    )
 
     @field_validator("vars", mode="before")
     @classmethod
@@ -41,6 +75,9 @@ class Config(Strict):
     defaultEnvironment: str | None = Field(
         default=None, description="The environment used when --env is not given."
     )
+    ignoreDifferences: IgnoreList = Field(
+        default_factory=list, description="Differences that are not changes, for every environment."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +91,7 @@ class Settings:
     tenant: str | None
     vars: Mapping[str, str]
     config_path: Path | None
+    ignore: tuple[ignore.IgnoreRule, ...] = ()
 
 
 def load_config(path: Path) -> Config:
@@ -120,4 +158,11 @@ def resolve_settings(
         or (environment.tenant if environment else None),
         vars=dict(environment.vars) if environment else {},
         config_path=path if path.exists() else None,
+        ignore=tuple(
+            item.rule()
+            for item in [
+                *config.ignoreDifferences,
+                *(environment.ignoreDifferences if environment else []),
+            ]
+        ),
     )

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler import normalize, render
+from reconciler.ignore import IgnoreRule
 from reconciler.load import LoadedTask
 from reconciler.plan import Action, Kind, Options, Plan, build_plan, is_managed
 
@@ -339,11 +340,13 @@ def build_report(
     legacy: Sequence[Mapping[str, Any]] | None = None,
     runs: Mapping[str, Mapping[str, Any] | None] | None = None,
     strict: bool = False,
+    ignore_rules: tuple[IgnoreRule, ...] = (),
 ) -> DriftReport:
     """How `live` differs from `tasks`. `legacy` is None when the tenant has no legacy listing;
     `runs` maps task ids to their last run (None: never ran) when runs were read one by one, and
     overrides what the task documents say of their last run."""
-    plan = build_plan(tasks, live, Options(marker=marker), legacy=legacy)
+    options = Options(marker=marker, ignore_rules=ignore_rules)
+    plan = build_plan(tasks, live, options, legacy=legacy)
     report = DriftReport(plan=plan, runs_checked=runs is not None, strict=strict)
     report.warnings.extend(plan.warnings)
     managed = {str(d.get("id")): d for d in live if is_managed(d, marker)}

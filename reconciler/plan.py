@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler import normalize, render
+from reconciler import ignore, normalize, render
 from reconciler.chains import ChainGraph, live_graph
 from reconciler.load import LoadedTask, paused_gc
 from reconciler.ownership import Verdict, is_managed, may_write, migrated_from
@@ -123,6 +123,7 @@ class Plan:
     legacy: list[RemoteTask] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     managed_count: int = 0
+    ignored: int = 0  # differences that ignoreDifferences says are not changes
 
     def of(self, kind: Kind) -> list[Action]:
         return [a for a in self.actions if a.kind is kind]
@@ -141,11 +142,11 @@ class Plan:
         return bool(self.actions)
 
     def summary(self) -> dict[str, int]:
-        return {kind.value: len(self.of(kind)) for kind in Kind}
+        return {**{kind.value: len(self.of(kind)) for kind in Kind}, "ignored": self.ignored}
 
     def summary_line(self) -> str:
         if not self.has_changes:
-            return "No changes. The tenant matches git."
+            return "No changes. The tenant matches git." + self._ignored_note()
         s = self.summary()
         line = (
             f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete, "
@@ -153,7 +154,12 @@ class Plan:
         )
         if s["conflict"]:
             line += f" {s['conflict']} conflict(s) need --adopt or a rename."
-        return line
+        return line + self._ignored_note()
+
+    def _ignored_note(self) -> str:
+        if not self.ignored:
+            return ""
+        return f" {self.ignored} difference(s) ignored (ignoreDifferences)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +169,7 @@ class Options:
     prune: bool = True
     keep_legacy: bool = False
     targets: tuple[str, ...] = ()
+    ignore_rules: tuple[ignore.IgnoreRule, ...] = ()  # ignoreDifferences
 
 
 FIELD_WORDS = {
@@ -277,6 +284,7 @@ def _build_plan(
     by_name = {t.name: t for t in tasks}
     creates: list[Action] = []
     updates: list[Action] = []
+    ignored: list[ignore.Pointer] = []
     for task in tasks:
         match = matches[task.name]
         desired = render.render(task, ids, marker)
@@ -303,7 +311,9 @@ def _build_plan(
             creates.append(_create(task, desired, ups, legacy, legacy_by_id, options))
             continue
         again = functools.partial(render.render, task, ids, marker)
-        action = _update(task, desired, match, ups, again)
+        action = _update(task, desired, match, ups, again, options.ignore_rules, ignored)
+        plan.ignored += len(ignored)
+        ignored.clear()
         if action is not None and match.detail == "migrated":
             action.migrate_from = task.spec.migrateFrom
         pending_legacy = _pending_legacy(task, match.live, legacy_by_id, options)
@@ -405,14 +415,25 @@ def _update(
     match: _Match,
     ups: list[str],
     rendered: Callable[[], dict[str, Any]],
+    rules: Sequence[ignore.IgnoreRule] = (),
+    ignored: list[ignore.Pointer] | None = None,
 ) -> Action | None:
     """The update of a matched task, or None. `desired` is a fresh rendering the comparison may
-    consume; `rendered` makes another one for the action when there is something to change."""
+    consume; `rendered` makes another one for the action when there is something to change.
+    Differences at the pointers of `rules` are not changes; they are added to `ignored`."""
+    ignored = [] if ignored is None else ignored
     live = match.live
     assert live is not None
     have = normalize.normalize(live, desired=desired)
     want = normalize.normalize(desired, in_place=True)
     fields = normalize.changed_fields(want, have)
+    pointers = ignore.pointers_for(rules, task.name) if fields else []
+    if match.how == "adopt":  # adoption adds the marker: annotations are never ignored then
+        pointers = [p for p in pointers if p[0] != "annotations"]
+    if pointers:
+        want_seen, have_seen = normalize.copy_doc(want), normalize.copy_doc(have)
+        ignored.extend(ignore.set_aside(pointers, want_seen, have_seen))
+        fields = normalize.changed_fields(want_seen, have_seen)
     if not fields:
         return None
     desired = rendered()
@@ -426,8 +447,14 @@ def _update(
         reason = f"the task migrated from the legacy reload-task differs from git: {detail}"
     else:
         reason = f"differs from git: {detail}"
+    top_ignored = {p[0] for p in pointers if len(p) == 1}
+    # Fields git states that the live document lacks ride along with a change that happens
+    # anyway, so the service never sees a document without them (for example specVersion).
+    riding = [k for k in desired if k not in live and k not in fields and k not in top_ignored]
+    patch = ignore.keep_live(pointers, normalize.patch_ops(fields + riding, desired, live), live)
+    sent = {op["path"][1:]: op["value"] for op in patch if "value" in op}
     before = {k: have.get(k) for k in fields}
-    after = {k: desired.get(k, want.get(k)) for k in fields}
+    after = {k: sent.get(k, desired.get(k, want.get(k))) for k in fields}
     return Action(
         Kind.UPDATE,
         task.name,
@@ -436,11 +463,7 @@ def _update(
         task_id=str(live["id"]),
         before=before,
         after=after,
-        # Fields git states that the live document lacks ride along with a change that happens
-        # anyway, so the service never sees a document without them (for example specVersion).
-        patch=normalize.patch_ops(
-            fields + [k for k in desired if k not in live and k not in fields], desired, live
-        ),
+        patch=patch,
         fields=fields,
         upstreams=ups,
         remote_fingerprint=normalize.fingerprint(live),

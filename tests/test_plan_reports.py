@@ -297,7 +297,14 @@ def test_json_round_trips_through_load() -> None:
     doc = json.loads(text)
     assert doc["format_version"] == "1"
     assert doc["generated_at"] == "2026-11-20T10:00:00Z"
-    assert doc["summary"] == {"create": 1, "update": 1, "delete": 1, "migrate": 0, "conflict": 1}
+    assert doc["summary"] == {
+        "create": 1,
+        "update": 1,
+        "delete": 1,
+        "migrate": 0,
+        "conflict": 1,
+        "ignored": 0,
+    }
     assert [c["action"] for c in doc["changes"]] == ["create", "update", "delete"]
     assert [c["name"] for c in doc["conflicts"]] == ["Taken"]
     assert set(doc["changes"][0]) >= {"action", "name", "task_id", "source", "reason", "before"}

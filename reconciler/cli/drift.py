@@ -33,6 +33,7 @@ from reconciler.connect import Tenant
 from reconciler.desired import Desired
 from reconciler.drift import DriftReport, build_report
 from reconciler.errors import ApiError, ExitCode
+from reconciler.ignore import IgnoreRule
 from reconciler.plan import is_managed
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
 from reconciler.writer import check_target, write_file
@@ -76,7 +77,13 @@ async def _last_runs(
 
 
 async def compute_drift(
-    desired: Desired, tenant: Tenant, *, marker: str, runs: bool, strict: bool
+    desired: Desired,
+    tenant: Tenant,
+    *,
+    marker: str,
+    runs: bool,
+    strict: bool,
+    ignore_rules: tuple[IgnoreRule, ...] = (),
 ) -> DriftReport:
     """Read the tenant (GET only) and compare it with `desired`."""
     live = await tenant.client.list_tasks()
@@ -84,7 +91,13 @@ async def compute_drift(
     legacy = await _legacy(tenant, warnings)
     last = await _last_runs(tenant, live, marker) if runs else None
     report = build_report(
-        desired.tasks, live, marker=marker, legacy=legacy, runs=last, strict=strict
+        desired.tasks,
+        live,
+        marker=marker,
+        legacy=legacy,
+        runs=last,
+        strict=strict,
+        ignore_rules=ignore_rules,
     )
     report.warnings.extend(str(w) for w in desired.warnings)
     report.warnings.extend(warnings)
@@ -137,7 +150,12 @@ def drift_cmd(
     async def run() -> DriftReport:
         async with opened.client:
             return await compute_drift(
-                desired, opened, marker=settings.marker, runs=runs, strict=strict
+                desired,
+                opened,
+                marker=settings.marker,
+                runs=runs,
+                strict=strict,
+                ignore_rules=settings.ignore,
             )
 
     report = asyncio.run(run())

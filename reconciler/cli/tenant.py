@@ -132,6 +132,7 @@ def plan_cmd(
         prune=not no_prune,
         keep_legacy=keep_legacy,
         targets=tuple(target or ()),
+        ignore_rules=settings.ignore,
     )
     if out is not None:
         check_target(out)
@@ -246,6 +247,7 @@ def apply_cmd(
             prune=not no_prune,
             keep_legacy=keep_legacy,
             targets=tuple(target or ()),
+            ignore_rules=settings.ignore,
         )
     opened = _connect(
         settings,

@@ -161,8 +161,19 @@ def _plan(doc: Mapping[str, Any]) -> Plan:
         warnings=warnings,
         managed_count=managed,
     )
-    if "summary" in doc and doc["summary"] != plan.summary():
-        raise _Malformed("summary does not match the changes the file lists (was it edited?)")
+    summary = doc.get("summary")
+    if isinstance(summary, dict):
+        ignored = summary.get("ignored", 0)
+        if not isinstance(ignored, int) or isinstance(ignored, bool) or ignored < 0:
+            raise _Malformed("summary.ignored must be a number of differences")
+        plan.ignored = ignored
+        expected = plan.summary()
+        if "ignored" not in summary:  # a plan saved before differences could be ignored
+            expected.pop("ignored")
+        if summary != expected:
+            raise _Malformed("summary does not match the changes the file lists (was it edited?)")
+    elif summary is not None:
+        raise _Malformed("summary must be an object")
     return plan
 
 

@@ -76,7 +76,14 @@ def test_an_out_of_band_edit_plans_exactly_one_update(cli: Cli, tenant: LiveTena
 
     tenant.emulator.edit_task(etl["id"], edit)
     plan = _plan(cli)
-    assert plan["summary"] == {"create": 0, "update": 1, "delete": 0, "migrate": 0, "conflict": 0}
+    assert plan["summary"] == {
+        "create": 0,
+        "update": 1,
+        "delete": 0,
+        "migrate": 0,
+        "conflict": 0,
+        "ignored": 0,
+    }
     (change,) = plan["changes"]
     assert change["task_id"] == etl["id"]
     assert [op["path"] for op in change["patch"]] == ["/start"]
