@@ -33,8 +33,8 @@ TOP_DEFAULTS: Mapping[str, Any] = {
 
 
 SERVICE_FILLED: Mapping[str, Mapping[str, Any]] = {
-    "task": {"timeouts": {}},
-    "state": {"exclusive": True, "timeouts": {}},
+    "task": {},
+    "state": {"exclusive": True},
     "onEvent": {"actionMode": "sequential"},
     "functionRef": {"invoke": "sync"},
     "event": {"dataOnly": True},
@@ -213,7 +213,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "service-filled",
-        "exclusive, dataOnly, actionMode, invoke, timeouts are compared only where git states them",
+        "exclusive, dataOnly, actionMode, invoke are compared only where git states them",
         _service_filled,
     ),
     Rule("empty-timeouts", "timeouts: {} says nothing", _drop_empty_timeouts),

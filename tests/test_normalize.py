@@ -133,8 +133,6 @@ EQUAL = [
         {"states__0__exclusive": False},
         _edit(CHAIN_OF_TWO, states__0__exclusive=DROP),
     ),
-    ("service-filled", {"states__0__timeouts": {"stateExecTimeout": "PT1H"}}),
-    ("service-filled", {"timeouts": {"workflowExecTimeout": "PT1H"}}),
     # Stated by git, left out by the service: the Serverless Workflow default.
     ("service-filled", {"events__0__dataOnly": DROP}, _edit(**{"events__0__dataOnly": True})),
     (
@@ -226,6 +224,8 @@ EQUAL = [
 DIFFERENT = [
     ("name", {"name": "U"}),
     ("enabled", {"enabled": False}),
+    ("timeouts the service keeps", {"states__0__timeouts": {"stateExecTimeout": "PT1H"}}),
+    ("timeouts of the task", {"timeouts": {"workflowExecTimeout": "PT1H"}}),
     ("exclusive of two eventRefs", {"states__0__exclusive": True}, CHAIN_OF_TWO),
     ("exclusive stated by git", {"states__0__exclusive": DROP}, CHAIN_OF_TWO),
     ("dataOnly stated by git", {"events__0__dataOnly": True}, _edit(**{"events__0__dataOnly": False})),
