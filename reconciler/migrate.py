@@ -5,26 +5,35 @@ One file per legacy task, named after its app; the file holds the tasks the lega
 | legacy field | task file |
 | --- | --- |
 | `appId`, `partial` | `reload: {appId, partial}` |
-| `recurrence` (n RRULEs) | n tasks `<name>`, `<name> (2)`, ...; only the first has `migrateFrom` |
+| `recurrence` (n RRULEs) | n tasks `<app> (reload)`, `<app> (reload, rule 2 of n)`, ...; only the first has `migrateFrom` |
 | `timeZone`, `startDateTime`, `endDateTime` | `schedule.timezone`, `.startDateTime`, `.endDateTime` |
 | `state` Enabled / Disabled / Completed | `enabled: true` / `false` / `false` (with a comment) |
 | `autoReload` (+ `autoReloadPartial`) | one more task, `onDataUpdate: true` |
 | `spaceId`, `userId` | a comment: the service derives space and owner |
 
+Task names: `<app> (reload)` for the first rule, `<app> (reload, rule 2 of 3)` for the others,
+`<app> (on data update)`; a second legacy task of the same app gets `(reload, task 2)`, and so on:
+no name of one series can be read as a name of another.
+
 Task files want local times without an offset; a legacy time with an offset is converted to the
-task's timezone. A legacy task without `timeZone` keeps its fixed offset as an `Etc/GMT±N` zone, so
-that the rule's BYHOUR still means what it meant.
+task's timezone: `timeZone` (or `timezone`), else the TZID of a `DTSTART;TZID=...` line. Only a
+legacy task that names no zone at all keeps its fixed offset, as an `Etc/GMT±N` zone (so that the
+rule's BYHOUR still means what it meant), and a comment says so: a fixed offset does not follow
+daylight saving time.
+
+A task the service would refuse or that would never run (a schedule that has ended, a schedule the
+service cannot read) is written `enabled: false`, with a comment saying why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reconciler import schedule
+from reconciler.migrate_times import _schedule_fields
 from reconciler.taskfile import Document, unique_stems
 
 SCHEDULE_SUFFIX = "reload"
@@ -136,17 +145,19 @@ class _Names:
         return name
 
     def base(self, label: str, suffix: str, count: int) -> str:
-        """`<label> (<suffix>)`, or `(<suffix> 2)`, ...: free for itself and `count - 1` more."""
+        """`<label> (<suffix>)`, or `(<suffix>, task 2)`, ...: free for itself and the names of
+        its `count - 1` more rules."""
         n = 1
         while True:
-            base = f"{label} ({suffix})" if n == 1 else f"{label} ({suffix} {n})"
-            if all(self.free(_nth(base, i)) for i in range(1, count + 1)):
+            base = f"{label} ({suffix})" if n == 1 else f"{label} ({suffix}, task {n})"
+            if all(self.free(_nth(base, i, count)) for i in range(1, count + 1)):
                 return base
             n += 1
 
 
-def _nth(base: str, i: int) -> str:
-    return base if i == 1 else f"{base} ({i})"
+def _nth(base: str, i: int, count: int) -> str:
+    """The name of rule `i` of `count`: the base for the first, `(..., rule i of n)` after."""
+    return base if i == 1 else f"{base[:-1]}, rule {i} of {count})"
 
 
 def _one(
@@ -195,18 +206,20 @@ def _one(
     if rules:
         base = names.base(label, SCHEDULE_SUFFIX, len(rules))
         for i, rule in enumerate(rules, start=1):
-            data: dict[str, Any] = {"name": names.take(_nth(base, i))}
+            data: dict[str, Any] = {"name": names.take(_nth(base, i, len(rules)))}
             if i == 1:
                 data["migrateFrom"] = legacy_id
             data["reload"] = dict(reload)
             data["schedule"] = {"recurrence": rule, **sched}
             data["enabled"] = enabled
             comments = first_notes if i == 1 else [_extra_note(legacy_id, i, len(rules))]
-            if i > 1 and now is not None:
-                late = _refused_on_create(data["schedule"], now)
-                if late:
-                    comments = [*comments, late]
-                    out.notes.append(f"{data['name']!r}: {late}")
+            why = _disabled_because(data["schedule"], now, first=i == 1)
+            if why and enabled:
+                data["enabled"] = False
+                comments = [*comments, f"Written disabled: {why}."]
+                out.notes.append(f"{data['name']!r} is written disabled: {why}")
+            elif why:
+                comments = [*comments, f"Also: {why}."]
             out.documents.append(Document(data, tuple(comments)))
     if make_data_update:
         name = names.take(names.base(label, DATA_UPDATE_SUFFIX, 1))
@@ -237,12 +250,23 @@ def _extra_note(legacy_id: str, i: int, n: int) -> str:
     return f"Rule {i} of {n} of legacy reload-task {legacy_id} (the first task has migrateFrom)."
 
 
-def _refused_on_create(sched: Mapping[str, Any], now: datetime) -> str | None:
-    if schedule.check_end_in_past(sched, now) is None:
+def _disabled_because(sched: Mapping[str, Any], now: datetime | None, *, first: bool) -> str | None:
+    """Why the task must not be written enabled: the service would refuse its schedule, or the
+    schedule has ended. None when it may run."""
+    errors = [i.message for i in schedule.check(dict(sched)) if i.severity == "error"]
+    if errors:
+        return "the service would refuse this schedule (" + "; ".join(errors) + ")"
+    if now is None or schedule.check_end_in_past(dict(sched), now) is None:
         return None
+    if first:
+        return (
+            "its schedule has ended (endDateTime is in the past), so it would never run; move "
+            "endDateTime forward and enable it, or delete this task"
+        )
     return (
         "endDateTime is in the past: the service refuses to create this task (only the task "
-        "that has migrateFrom is exempt); move endDateTime forward or delete this task"
+        "that has migrateFrom is exempt); move endDateTime forward and enable it, or delete "
+        "this task"
     )
 
 
@@ -297,77 +321,3 @@ def _owner_note(doc: Mapping[str, Any]) -> str | None:
         f"Legacy {' and '.join(parts)}: not carried over; the service sets the owner (whoever "
         "applies this task) and the space (the app's)."
     )
-
-
-# -- times ----------------------------------------------------------------------------------------
-
-
-def _schedule_fields(doc: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
-    """`timezone`, `startDateTime`, `endDateTime` for the task file, and notes on conversions."""
-    notes: list[str] = []
-    raw = {key: doc.get(key) for key in ("startDateTime", "endDateTime")}
-    values = {k: v.strip() for k, v in raw.items() if isinstance(v, str) and v.strip()}
-    parsed = {k: _parse(v) for k, v in values.items()}
-    zone_name = doc.get("timeZone") if isinstance(doc.get("timeZone"), str) else None
-    zone_name = (zone_name or "").strip() or None
-    if zone_name is None:
-        zone_name, note = _zone_of_offsets([p for p in parsed.values() if p is not None])
-        if note:
-            notes.append(note)
-    out: dict[str, str] = {"timezone": zone_name}
-    zone = _zone(zone_name)
-    for key, text in values.items():
-        moment = parsed[key]
-        if moment is None:
-            out[key] = text
-            notes.append(f"The legacy {key} {text!r} is not a date-time: it is kept as written.")
-        elif moment.tzinfo is None:
-            out[key] = _local(moment)
-        elif zone is None:
-            out[key] = text
-            notes.append(f"The legacy {key} {text!r} has an offset that cannot be converted.")
-        else:
-            out[key] = _local(moment.astimezone(zone).replace(tzinfo=None))
-            if out[key] != text:
-                notes.append(f"The legacy {key} {text!r} is written as {zone_name} local time.")
-    return out, notes
-
-
-def _parse(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _zone(name: str) -> tzinfo | None:
-    if name in ("UTC", "Etc/UTC"):
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def _zone_of_offsets(moments: Sequence[datetime]) -> tuple[str, str | None]:
-    """The zone for a legacy task without `timeZone`: its times' fixed offset, as an IANA name."""
-    offsets = {m.utcoffset() or timedelta(0) for m in moments if m.tzinfo is not None}
-    offset = next(iter(offsets)) if len(offsets) == 1 else timedelta(0)
-    note = None if len(offsets) <= 1 else "The legacy times have different offsets: UTC is used."
-    if not moments or offset == timedelta(0):
-        return "UTC", note
-    hours, rest = divmod(offset, timedelta(hours=1))
-    if rest:
-        return "UTC", (
-            "The legacy task has no timeZone and an offset of no whole hours: its times are "
-            "written in UTC; check the rule's BYHOUR and BYMINUTE, which are now read in UTC."
-        )
-    # IANA's Etc zones count the other way: UTC+02:00 is Etc/GMT-2.
-    return f"Etc/GMT{-hours:+d}", note
-
-
-def _local(moment: datetime) -> str:
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}".rstrip("0")
-    return text

@@ -180,6 +180,31 @@ def _ignore_added_run_attributes(doc: Doc, ctx: Context) -> None:
         ]
 
 
+def _label_events(doc: Doc, _: Context) -> None:
+    """Name events by what they say (`event-1`, ... in the order of their content) and point
+    eventRefs at the new names: an event's name is a label the task uses only to refer to it.
+    Left alone when names repeat or an event is not an object (nothing can be renamed safely)."""
+    events = doc.get("events")
+    if not isinstance(events, list) or not events:
+        return
+    if not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in events):
+        return
+    if len({e["name"] for e in events}) != len(events):
+        return
+    keyed = sorted(
+        (json.dumps({k: v for k, v in e.items() if k != "name"}, sort_keys=True, default=str), e)
+        for e in events
+    )
+    renames: dict[str, str] = {}
+    for i, (_key, event) in enumerate(keyed, start=1):
+        renames[event["name"]] = event["name"] = f"event-{i}"
+    doc["events"] = [event for _key, event in keyed]
+    for on_event in _on_events(doc):
+        refs = on_event.get("eventRefs")
+        if isinstance(refs, list):
+            on_event["eventRefs"] = [renames.get(r, r) if isinstance(r, str) else r for r in refs]
+
+
 def _sort_sets(doc: Doc, _: Context) -> None:
     if isinstance(doc.get("annotations"), list):
         doc["annotations"] = sorted(set(map(str, doc["annotations"])))
@@ -242,6 +267,11 @@ RULES: tuple[Rule, ...] = (
         "service-added-correlations",
         "the service may add the upstream's appId/spaceId to run-finished correlations",
         _ignore_added_run_attributes,
+    ),
+    Rule(
+        "event-labels",
+        "an event's name only labels it for eventRefs: events made in the hub are named otherwise",
+        _label_events,
     ),
     Rule("order-insensitive", "annotations, correlations and eventRefs are sets", _sort_sets),
 )

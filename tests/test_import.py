@@ -315,3 +315,21 @@ def test_values_that_look_like_other_types_stay_text() -> None:
     load_text("t.yaml", taskfile.dump([taskfile.Document(data)]).encode(), {}, result)
     assert not result.problems
     assert result.tasks[0].data == data
+
+
+def test_a_hub_made_chain_with_other_event_names_comes_back_in_the_short_form(
+    live_examples: list[dict[str, Any]],
+) -> None:
+    doc = _variant(
+        live_examples, "Finance dashboard", "Hub chain", "0d0d0d0d-0000-4000-8000-000000000003"
+    )
+    renames = {e["name"]: f"hub-event-{i}" for i, e in enumerate(reversed(doc["events"]))}
+    for event in doc["events"]:
+        event["name"] = renames[event["name"]]
+    doc["events"].reverse()
+    for on_event in doc["states"][0]["onEvents"]:
+        on_event["eventRefs"] = [renames[r] for r in on_event["eventRefs"]]
+    live = [*live_examples, doc]
+    result = import_tasks(live, marker=MARKER)
+    assert by_name(result)["Hub chain"].form == "short"
+    assert_round_trips(written(result), live)

@@ -134,7 +134,7 @@ def test_the_reference_example_becomes_two_tasks_in_one_file() -> None:
         "enabled": True,
     }
     assert second == {
-        "name": "Inventory Monitor (reload) (2)",
+        "name": "Inventory Monitor (reload, rule 2 of 2)",
         "reload": {"appId": APP, "partial": False},
         "schedule": {
             "recurrence": "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TU;BYHOUR=13;BYMINUTE=17;BYSECOND=0",
@@ -245,7 +245,7 @@ def test_state_maps_to_enabled(state: str, enabled: bool, said: str | None) -> N
             {"autoReload": True, "autoReloadPartial": True},
             [
                 ("Inventory Monitor (reload)", "schedule", True),
-                ("Inventory Monitor (reload) (2)", "schedule", False),
+                ("Inventory Monitor (reload, rule 2 of 2)", "schedule", False),
                 ("Inventory Monitor (on data update)", "onDataUpdate", False),
             ],
             id="schedule and data update",
@@ -329,6 +329,33 @@ def test_one_data_update_task_per_app() -> None:
             "Etc/GMT-2",
             "2022-09-19T11:18:00",
             None,
+            "fixed offset +02:00, written as Etc/GMT-2",
+        ),
+        (
+            {
+                "timeZone": None,
+                "timezone": "Europe/Zurich",
+                "startDateTime": "2026-01-05T06:00:00+01:00",
+                "endDateTime": None,
+            },
+            "Europe/Zurich",
+            "2026-01-05T06:00:00",
+            None,
+            None,
+        ),
+        (
+            {
+                "timeZone": None,
+                "recurrence": [
+                    "DTSTART;TZID=Europe/Zurich:20260105T060000",
+                    "RRULE:FREQ=DAILY;BYHOUR=6;BYMINUTE=0;BYSECOND=0",
+                ],
+                "startDateTime": "2026-07-06T06:00:00+02:00",
+                "endDateTime": None,
+            },
+            "Europe/Zurich",
+            "2026-07-06T06:00:00",
+            None,
             None,
         ),
         (
@@ -395,9 +422,13 @@ def test_names_and_file_stems_are_unique_and_stable() -> None:
     names = {APP: "Sales / ETL", "0a6e3c9b-2d4f-4a8e-9c1b-7f6e5d4c3b2a": "../Sales ETL"}
     migration = migrate(docs, app_names=names, taken_names={"Sales / ETL (reload)"})
     assert [(f.legacy_id, f.stem, f.task_names) for f in migration.files] == [
-        ("c", "sales-etl", ["../Sales ETL (reload)", "../Sales ETL (reload) (2)"]),
-        ("a", "sales-etl-2", ["Sales / ETL (reload 2)", "Sales / ETL (reload 2) (2)"]),
-        ("b", "sales-etl-3", ["Sales / ETL (reload 3)"]),
+        ("c", "sales-etl", ["../Sales ETL (reload)", "../Sales ETL (reload, rule 2 of 2)"]),
+        (
+            "a",
+            "sales-etl-2",
+            ["Sales / ETL (reload, task 2)", "Sales / ETL (reload, task 2, rule 2 of 2)"],
+        ),
+        ("b", "sales-etl-3", ["Sales / ETL (reload, task 3)"]),
     ]
     assert (
         migrate(list(reversed(docs)), app_names=names, taken_names={"Sales / ETL (reload)"})
@@ -524,3 +555,50 @@ def test_a_tenant_without_the_legacy_endpoint_has_nothing_to_migrate(
     assert "Nothing to migrate: this tenant has no legacy reload-tasks" in result.output
     assert not (workdir / "tasks").exists()
     assert "SECRET-unit-key" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        pytest.param({}, "its schedule has ended", id="the end is past"),
+        pytest.param(
+            {"recurrence": ["FREQ=FORTNIGHTLY;BYHOUR=6"], "endDateTime": "2030-01-01T00:00:00"},
+            "the service would refuse this schedule",
+            id="a rule the service refuses",
+        ),
+    ],
+)
+def test_a_task_the_service_would_refuse_is_written_disabled_saying_why(
+    changes: dict[str, Any], said: str
+) -> None:
+    made = only(migrate([legacy(disabledCode=None, **changes)], app_names=APP_NAMES, now=NOW))
+    first = made.documents[0]
+    assert first.data["enabled"] is False
+    assert any(c.startswith("Written disabled: ") and said in c for c in first.comments)
+    assert any("is written disabled" in n for n in made.notes)
+    assert all(d.data["enabled"] is False for d in made.documents)
+
+
+def test_a_task_that_may_run_stays_enabled() -> None:
+    made = only(
+        migrate(
+            [legacy(disabledCode=None, endDateTime="2030-01-01T00:00:00")],
+            app_names=APP_NAMES,
+            now=NOW,
+        )
+    )
+    assert [d.data["enabled"] for d in made.documents] == [True, True]
+    assert not any("Written disabled" in c for d in made.documents for c in d.comments)
+
+
+def test_names_of_split_tasks_and_of_a_second_legacy_task_cannot_be_confused() -> None:
+    two_rules = legacy(id="a", recurrence=["RRULE:FREQ=DAILY", "RRULE:FREQ=WEEKLY"])
+    one_rule = legacy(id="b", recurrence=["RRULE:FREQ=HOURLY;BYMINUTE=0"])
+    names = [
+        n for f in migrate([two_rules, one_rule], app_names=APP_NAMES).files for n in f.task_names
+    ]
+    assert names == [
+        "Inventory Monitor (reload)",
+        "Inventory Monitor (reload, rule 2 of 2)",
+        "Inventory Monitor (reload, task 2)",
+    ]

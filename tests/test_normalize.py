@@ -209,6 +209,13 @@ EQUAL = [
         {"annotations": ["managed-by:qlik-task-reconciler", "managed-by:qlik-task-reconciler"]},
     ),
     (
+        "event-labels",
+        {
+            "events__0__name": "made-in-the-hub",
+            "states__0__onEvents__0__eventRefs": ["made-in-the-hub"],
+        },
+    ),
+    (
         "service-added-correlations",
         {
             CORR: [
@@ -255,6 +262,7 @@ DIFFERENT = [
     ("partial", {"states__0__onEvents__0__actions__0__functionRef__arguments__partial": True}),
     ("annotations", {"annotations": ["team:x", "managed-by:qlik-task-reconciler"]}),
     ("keepActive", {"keepActive": True}),
+    ("eventRefs", {"states__0__onEvents__0__eventRefs": ["another-event"]}),
     ("start added", {"start": {"stateName": "reload", "schedule": "R/2026-01-01T00:00:00Z/PT1H"}}),
 ]  # fmt: skip
 

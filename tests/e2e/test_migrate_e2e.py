@@ -74,14 +74,14 @@ def test_migrate_then_apply_replaces_the_legacy_tasks(cli: Cli, tenant: LiveTena
     applied = _ok(cli("apply", "--auto-approve"))  # it prints the plan first
     assert '> migrate "Inventory Monitor (reload)"' in applied
     assert '> migrate "HR Absence (reload)"' in applied
-    assert '+ create "Inventory Monitor (reload) (2)"' in applied
+    assert '+ create "Inventory Monitor (reload, rule 2 of 2)"' in applied
     assert _migrated(tenant) == {
         "64e5f6a7b8c9d0e1f2a3b4c5": "Inventory Monitor (reload)",
         "64e5f6a7b8c9d0e1f2a3b4c6": "HR Absence (reload)",
     }
     live = {t["name"]: t for t in tenant.emulator.tasks()}
     assert live["Inventory Monitor (reload)"]["enabled"] is True
-    assert live["Inventory Monitor (reload) (2)"]["enabled"] is True
+    assert live["Inventory Monitor (reload, rule 2 of 2)"]["enabled"] is True
     assert live["HR Absence (reload)"]["enabled"] is False  # the legacy task was Disabled
     assert live["HR Absence (on data update)"]["enabled"] is False
     assert tenant.emulator.legacy_tasks() == []
