@@ -192,14 +192,22 @@ def _label_events(doc: Doc, _: Context) -> None:
     if len({e["name"] for e in events}) != len(events):
         return
     keyed = sorted(
-        (json.dumps({k: v for k, v in e.items() if k != "name"}, sort_keys=True, default=str), e)
-        for e in events
+        (
+            (
+                json.dumps(
+                    {k: v for k, v in e.items() if k != "name"}, sort_keys=True, default=str
+                ),
+                e,
+            )
+            for e in events
+        ),
+        key=lambda pair: pair[0],
     )
     renames: dict[str, str] = {}
     for i, (_key, event) in enumerate(keyed, start=1):
         renames[event["name"]] = event["name"] = f"event-{i}"
     doc["events"] = [event for _key, event in keyed]
-    for on_event in _on_events(doc):
+    for on_event in taskdoc.on_events(doc):
         refs = on_event.get("eventRefs")
         if isinstance(refs, list):
             on_event["eventRefs"] = [renames.get(r, r) if isinstance(r, str) else r for r in refs]

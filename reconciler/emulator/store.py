@@ -186,8 +186,12 @@ def read_seed(seed: Mapping[str, Any] | Path | str | None) -> Doc:
     if isinstance(seed, Mapping):
         copied: Doc = json.loads(json.dumps(seed))  # a private deep copy
         return copied
-    with Path(seed).open(encoding="utf-8") as handle:
-        data = json.load(handle)
+    try:
+        data = json.loads(read_bounded(seed, DATA_FILE_BYTES).decode("utf-8"))
+    except (OSError, TooLarge) as exc:
+        raise ValueError(f"cannot read the seed file {seed}: {_why(exc)}") from None
+    except RecursionError:
+        raise ValueError(f"the seed file {seed} is nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError("a seed file holds a JSON object")
     return data
