@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -157,6 +158,13 @@ class ShortTask(Common):
 
 
 # -- full form: the API document (Serverless Workflow 0.8 with Qlik's additions) ---------------
+# The shapes of Qlik's own types: the only state type is EVENT, `invoke` is SYNC or ASYNC,
+# `actionMode` SEQUENTIAL or PARALLEL, `refName` the constant app.reload, and booleans are
+# booleans. Enum values are accepted in upper case (the types) or lower case (every example).
+
+StateType = Literal["event", "EVENT"]
+Invoke = Literal["sync", "async", "SYNC", "ASYNC"]
+ActionMode = Literal["sequential", "parallel", "SEQUENTIAL", "PARALLEL"]
 
 
 class Correlation(Strict):
@@ -172,14 +180,22 @@ class EventDef(Strict):
     type: NonEmpty
     source: NonEmpty
     kind: str | None = None
-    dataOnly: bool | None = None
+    dataOnly: StrictBool | None = None
     correlation: list[Correlation] = Field(default_factory=list)
     metadata: dict[str, Any] | None = None
 
 
 class FunctionRef(Strict):
-    refName: NonEmpty
+    refName: Literal["app.reload"] = Field(description="The only function: app.reload.")
     arguments: dict[str, Any] = Field(default_factory=dict)
+    invoke: Invoke | None = None
+
+    @field_validator("arguments")
+    @classmethod
+    def _partial_is_a_boolean(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "partial" in value and not isinstance(value["partial"], bool):
+            raise ValueError("`partial` must be true or false")
+        return value
 
 
 class Action(Strict):
@@ -189,15 +205,15 @@ class Action(Strict):
 
 class OnEvent(Strict):
     eventRefs: list[str] = Field(default_factory=list)
-    actionMode: str | None = None
+    actionMode: ActionMode | None = None
     actions: list[Action] = Field(default_factory=list)
 
 
 class State(Strict):
     name: NonEmpty
-    type: NonEmpty
-    end: bool | None = None
-    exclusive: bool | None = None
+    type: StateType
+    end: StrictBool | None = None
+    exclusive: StrictBool | None = None
     onEvents: list[OnEvent] = Field(default_factory=list)
 
 
@@ -209,12 +225,13 @@ class Start(Strict):
 class FullTask(Common):
     """The full form: the API document as written, for what the short form cannot say."""
 
+    enabled: StrictBool = Field(default=True, description="A task declared in git is meant to run.")
     start: Start | None = None
     events: list[EventDef] | None = None
     states: list[State]
     specVersion: str | None = None
     version: str | None = None
-    keepActive: bool | None = None
+    keepActive: StrictBool | None = None
     key: str | None = None
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from dateutil.rrule import rrulestr
 
+from reconciler.emulator import shapes
 from reconciler.emulator.replies import ServiceError, bad_request
 from reconciler.emulator.store import Doc
 
@@ -144,6 +145,7 @@ def _check_states(body: Mapping[str, Any]) -> None:
     actions = _actions(state)
     if len(actions) != 1:
         raise bad_request(f"task has {len(actions)} Actions instead of 1")
+    shapes.check_state(state, actions)
 
 
 def _check_events(events: Any) -> None:
@@ -156,6 +158,7 @@ def _check_events(events: Any) -> None:
             raise bad_request(f"unsupported event type '{event.get('type')}'")
         if "source" in event and event["source"] not in EVENT_SOURCES:
             raise bad_request(f"unsupported event source '{event.get('source')}'")
+        shapes.check_flag(event, "dataOnly", "event")
         for item in event.get("correlation") or []:
             if not isinstance(item, dict) or item.get("contextAttributeName") not in (
                 CORRELATION_NAMES
