@@ -10,8 +10,9 @@ blindly: a create whose answer was lost is resolved by listing the tasks of that
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from reconciler.ownership import is_managed
 from reconciler.plan import Action, Kind, Plan
 from reconciler.preconditions import check_owned
 from reconciler.qlik.client import TenantClient
+from reconciler.recovery import CLOCK_SKEW, MarkerLostError, find_created_task, marker_lost
 
 ENABLE = [{"op": "replace", "path": "/enabled", "value": True}]
 
@@ -64,6 +66,7 @@ class SilentReporter:
 @dataclass(slots=True)
 class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
+    stopped: str | None = None  # why apply stopped before the end, if it did
 
     def with_status(self, status: Status) -> list[Outcome]:
         return [o for o in self.outcomes if o.status is status]
@@ -74,6 +77,10 @@ class ApplyResult:
 
     def summary_line(self) -> str:
         done, failed, skipped = (len(self.with_status(s)) for s in Status)
+        if self.stopped:
+            return (
+                f"Apply stopped ({done} done, {failed} failed, {skipped} skipped): {self.stopped}"
+            )
         if failed or skipped:
             return (
                 f"Apply incomplete: {done} done, {failed} failed, {skipped} skipped. "
@@ -123,10 +130,16 @@ class Guard:
 
 class _Run:
     def __init__(
-        self, client: TenantClient, marker: str, parallelism: int, reporter: Reporter
+        self,
+        client: TenantClient,
+        marker: str,
+        parallelism: int,
+        reporter: Reporter,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.marker = marker
+        self.now = now
         self.slots = asyncio.Semaphore(max(1, parallelism))
         self.reporter = reporter
         self.ids: dict[str, str] = {}
@@ -172,6 +185,9 @@ class _Run:
         self.reporter.action_finished(outcome)
 
     async def execute(self, action: Action) -> bool:
+        if self.result.stopped:
+            self._finish(Outcome(action, Status.SKIPPED, "apply stopped"))
+            return False
         needs = render.placeholders(action.after) | render.placeholders(action.patch)
         blocked = needs - set(self.ids)
         if blocked:
@@ -188,6 +204,10 @@ class _Run:
             task_id, detail = await self._dispatch(action)
         except ApiError as exc:
             self._finish(Outcome(action, Status.FAILED, exc.one_line(), action.task_id))
+            return False
+        except MarkerLostError as exc:
+            self.result.stopped = str(exc)
+            self._finish(Outcome(action, Status.FAILED, str(exc), action.task_id))
             return False
         self._finish(Outcome(action, Status.DONE, detail, task_id))
         return True
@@ -210,42 +230,36 @@ class _Run:
 
     async def _create(self, action: Action) -> tuple[str | None, str]:
         doc = self._resolved(action.after or {}, action)
+        since = self.now() - CLOCK_SKEW
         found = False
 
         async def find_created() -> dict[str, Any] | None:
             nonlocal found
-            task = await self._find_created(action.name)
+            task = await find_created_task(self.client, doc, since)
             found = found or task is not None
             return task
 
-        # A POST whose answer was lost is resolved by listing the tasks of this name (and marker)
+        # A POST whose answer was lost is resolved by looking for the task it would have made
         # before it is ever sent again; the client paces those attempts within its retry budget.
         created = await self.client.create_task(
             doc, migrate_from=action.migrate_from, find_created=find_created
         )
         task_id = str(created["id"])
+        if not is_managed(created, self.marker):
+            # The answer may leave fields out: the stored task decides.
+            created = await self.client.get_task(task_id)
+            if not is_managed(created, self.marker):
+                raise await marker_lost(self.client, action.name, task_id, ours=not found)
         self.ids[action.name] = task_id
         notes = [f"id {task_id}"]
         if found:
-            notes.append("the answer was lost; found by name")
+            notes.append("the answer was lost; found by name, time and content")
         if action.enable and not created.get("enabled"):
             await self.client.patch_task(task_id, ENABLE)
             notes.append("enabled")
         if action.delete_legacy:
             self.legacy.append((action, task_id, action.delete_legacy))
         return task_id, ", ".join(notes)
-
-    async def _find_created(self, name: str) -> dict[str, Any] | None:
-        """After a lost answer to POST: the task exists if a managed task of that name does."""
-        found = [
-            t for t in await self.client.find_tasks_by_name(name) if is_managed(t, self.marker)
-        ]
-        if not found:
-            return None
-        found.sort(
-            key=lambda t: (str((t.get("metadata") or {}).get("createdAt") or ""), str(t.get("id")))
-        )
-        return found[0]
 
     async def _update(self, action: Action) -> tuple[str | None, str]:
         assert action.task_id is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from reconciler import ignore
 from reconciler.bounded import TooLarge, read_bounded
 from reconciler.errors import ConfigError, Problem, ProblemsFound
 from reconciler.model import MARKER, NonEmpty, Strict
+from reconciler.profile import Profile, merged
 from reconciler.yamlsource import MAX_BYTES, YamlError, read_single
 
 CONFIG_NAME = "reconciler.yaml"
@@ -54,6 +55,9 @@ class Environment(Strict):
     ignoreDifferences: IgnoreList = Field(
         default_factory=list, description="Added to the top-level ignoreDifferences."
     )
+    profile: Profile | None = Field(
+        default=None, description="How this tenant behaves (see `reconciler doctor`)."
+    )
 
     @field_validator("vars", mode="before")
     @classmethod
@@ -78,6 +82,9 @@ class Config(Strict):
     ignoreDifferences: IgnoreList = Field(
         default_factory=list, description="Differences that are not changes, for every environment."
     )
+    profile: Profile | None = Field(
+        default=None, description="How every tenant behaves, unless its environment says otherwise."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,7 @@ class Settings:
     vars: Mapping[str, str]
     config_path: Path | None
     ignore: tuple[ignore.IgnoreRule, ...] = ()
+    profile: Profile = field(default_factory=Profile)
 
 
 def load_config(path: Path) -> Config:
@@ -165,4 +173,5 @@ def resolve_settings(
                 *(environment.ignoreDifferences if environment else []),
             ]
         ),
+        profile=merged(config.profile, environment.profile if environment else None),
     )

@@ -17,8 +17,11 @@ from typing import Any
 from reconciler import render
 from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.errors import ConfigError
+from reconciler.model import MARKER
+from reconciler.profile import DEFAULT, Profile
 from reconciler.qlik.auth import Credentials, Secret
-from reconciler.qlik.client import OnRetry, RateLimits, RetryPolicy, TenantClient
+from reconciler.qlik.client import OnRetry, RateLimits, RetryPolicy
+from reconciler.qlik.profiled import ProfiledClient
 
 LOCAL_STATE = Path(".reconciler") / "local-tenant.json"
 LOCAL_URL = "http://127.0.0.1"
@@ -30,7 +33,7 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 class Tenant:
     """An open connection: the client, what to call the tenant in messages, and whether it is local."""
 
-    client: TenantClient
+    client: ProfiledClient
     label: str
     url: str
     local: bool = False
@@ -114,17 +117,22 @@ def open_tenant(
     limits: RateLimits | None = None,
     retry: RetryPolicy | None = None,
     on_retry: OnRetry | None = None,
+    profile: Profile = DEFAULT,
+    marker: str = MARKER,
 ) -> Tenant:
-    """A client for the configured tenant, or for the embedded local tenant when none is set."""
+    """A client for the configured tenant, or for the embedded local tenant when none is set; it
+    speaks the tenant's `profile` and knows the managed tasks by `marker`."""
     if tenant_url:
         if not Credentials.present_in(environ):
             raise ConfigError(
                 f"no credentials for {tenant_url}: set QLIK_API_KEY, or QLIK_CLIENT_ID and "
                 "QLIK_CLIENT_SECRET (an OAuth client)"
             )
-        client = TenantClient(
+        client = ProfiledClient(
             tenant_url,
             Credentials.from_env(environ),
+            profile=profile,
+            marker=marker,
             limits=limits,
             retry=retry,
             on_retry=on_retry,
@@ -144,9 +152,11 @@ def open_tenant(
         raise ConfigError(
             f"the local tenant cannot start: {exc}; move the file away to start afresh"
         ) from None
-    client = TenantClient(
+    client = ProfiledClient(
         LOCAL_URL,
         Credentials(api_key=Secret("local-tenant")),
+        profile=profile,
+        marker=marker,
         transport=emulator.transport(),
         retry=retry,
         on_retry=on_retry,

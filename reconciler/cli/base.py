@@ -234,6 +234,8 @@ def connect(
         root=settings.root,
         limits=RateLimits(reads_per_minute=reads, writes_per_minute=writes),
         on_retry=on_retry,
+        profile=settings.profile,
+        marker=settings.marker,
     )
     if tenant.local:
         err(f"note: no tenant configured; using the {tenant.label}")

@@ -29,6 +29,7 @@ from reconciler.cli.base import (
 from reconciler.desired import Desired, read_desired
 from reconciler.errors import ConfigError, ExitCode, ProblemsFound, ReconcilerError
 from reconciler.plan import desired_graph, live_ids
+from reconciler.profile import to_wire
 from reconciler.report import graph as graph_report
 from reconciler.report import workflow_commands
 
@@ -116,7 +117,8 @@ def render_cmd(
         bool, typer.Option("--offline", help="Do not ask the configured tenant for upstream ids.")
     ] = False,
 ) -> None:
-    """Print exactly the API documents that would be sent, in file order.
+    """Print exactly the API documents that would be sent, in file order, in the spelling of
+    the environment's `profile:`.
 
     Offline, an upstream task's id is written `(known after apply: NAME)`; with a tenant
     configured, the ids of the managed tasks it has are filled in.
@@ -139,7 +141,10 @@ def render_cmd(
                 return await opened.client.list_tasks()
 
         ids = live_ids(asyncio.run(listing()), settings.marker)
-    docs = [render.render(t, ids, settings.marker) for t in chosen]
+    docs = [
+        to_wire(render.render(t, ids, settings.marker), settings.marker, settings.profile)
+        for t in chosen
+    ]
     if fmt is DocFormat.yaml:
         typer.echo(dump_yaml(docs), nl=False)
     else:

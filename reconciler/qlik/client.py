@@ -116,8 +116,10 @@ class TenantClient:
         on_retry: OnRetry | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_connections: int = 16,
+        page_limit: int = PAGE_LIMIT,
     ) -> None:
         self.tenant_url = validate_tenant_url(tenant_url)
+        self.page_limit = page_limit
         if not isinstance(timeout, httpx.Timeout):
             # Seconds to wait for an answer; connecting never waits longer than the default.
             timeout = httpx.Timeout(
@@ -172,7 +174,7 @@ class TenantClient:
     async def list_tasks(self, filter: str | None = None) -> list[JsonObject]:
         """Every task the caller can see (all pages), optionally narrowed by a SCIM filter. Sorted by
         creation so that tasks updated while we page do not move between pages."""
-        params = {"limit": str(PAGE_LIMIT), "sort": "+createdAt"}
+        params = {"limit": str(self.page_limit), "sort": "+createdAt"}
         if filter is not None:
             params["filter"] = filter
         pages = await self._pages("list_tasks", TASKS, params)
@@ -181,12 +183,16 @@ class TenantClient:
 
     async def find_tasks_by_name(self, name: str) -> list[JsonObject]:
         """Tasks named exactly `name` (the service compares case-insensitively; we do not)."""
-        params = {"limit": str(PAGE_LIMIT), "filter": f"name eq {scim_string(name)}"}
+        params = {"limit": str(self.page_limit), "filter": f"name eq {scim_string(name)}"}
         found = await self._pages("find_tasks_by_name", TASKS, params)
         assert found is not None
         return [task for task in found if task.get("name") == name]
 
     async def get_task(self, task_id: str) -> JsonObject:
+        return await self._read_task(task_id)
+
+    async def _read_task(self, task_id: str) -> JsonObject:
+        """The task as the tenant stores it (what the client's own checks compare with)."""
         response = await self._send("get_task", "GET", f"{TASKS}/{_quoted(task_id)}")
         return self._object(response)
 
@@ -249,7 +255,7 @@ class TenantClient:
             if response.status_code == 204 or not response.content.strip():
                 return None
             return self._object(response)
-        task = await self.get_task(task_id)
+        task = await self._read_task(task_id)
         if _patch_holds(task, ops):
             log.info("PATCH %s: refused on retry, but the lost attempt applied it", task_id)
             return task
@@ -259,7 +265,7 @@ class TenantClient:
         """Replace a task; the task as answered (read back if the answer has no body)."""
         response = await self._send("put_task", "PUT", f"{TASKS}/{_quoted(task_id)}", body=doc)
         if response.status_code == 204 or not response.content.strip():
-            return await self.get_task(task_id)
+            return await self._read_task(task_id)
         return self._object(response)
 
     async def delete_task(self, task_id: str) -> None:
@@ -280,7 +286,9 @@ class TenantClient:
     async def list_runs(self, task_id: str, *, max_runs: int | None = None) -> list[JsonObject]:
         """The task's runs, newest first (all pages, or the first `max_runs`)."""
         path = f"{TASKS}/{_quoted(task_id)}/runs"
-        runs = await self._pages("list_runs", path, {"limit": str(PAGE_LIMIT)}, max_items=max_runs)
+        runs = await self._pages(
+            "list_runs", path, {"limit": str(self.page_limit)}, max_items=max_runs
+        )
         assert runs is not None
         return runs
 
@@ -289,7 +297,7 @@ class TenantClient:
     async def list_legacy_reload_tasks(self) -> list[JsonObject] | None:
         """Every legacy reload-task (all pages), or None when the tenant no longer has the legacy
         endpoint (404 on the first page)."""
-        params = {"limit": str(PAGE_LIMIT)}
+        params = {"limit": str(self.page_limit)}
         return await self._pages("list_legacy_reload_tasks", LEGACY_TASKS, params, missing_ok=True)
 
     async def delete_legacy_reload_task(self, legacy_id: str) -> None:

@@ -1,0 +1,82 @@
+"""What apply does when a create goes wrong in the two ways a tenant can make it go wrong: the
+answer to the POST is lost (did the task get made?), or the task is made but comes back without the
+ownership marker (the profile does not fit the tenant).
+
+Neither path may leave a second task of one name behind, and neither depends on the marker being
+kept: a tenant that drops annotations is exactly the one where it is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reconciler import normalize
+from reconciler.errors import ApiError, ReconcilerError
+from reconciler.qlik.client import TenantClient
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far the tenant's clock may be behind ours when a lost create is looked for by its time."""
+COMPARED_ON_RECOVERY = ("name", "start", "events", "states")
+"""What a task found after a lost answer must share with the document sent: not the marker (a
+tenant may drop annotations), not `enabled` (the service may create a task disabled)."""
+
+
+class MarkerLostError(ReconcilerError):
+    """A created task came back without the ownership marker: the profile does not fit the tenant."""
+
+
+async def find_created_task(
+    client: TenantClient, sent: Mapping[str, Any], since: datetime
+) -> dict[str, Any] | None:
+    """After a lost answer to POST: the task exists if a task of its name, created since the
+    attempt began, has the content that was sent. Whether it carries the marker does not
+    decide: a tenant that drops annotations must not get a second task of the name."""
+    name = str(sent.get("name"))
+    want = normalize.normalize(sent)
+    found = []
+    for task in await client.find_tasks_by_name(name):
+        got = normalize.normalize(task, desired=sent)
+        if any(want.get(k) != got.get(k) for k in COMPARED_ON_RECOVERY):
+            continue
+        created_at = _created_at(task)
+        if created_at is not None and created_at < since:
+            continue
+        found.append(task)
+    if not found:
+        return None
+    found.sort(
+        key=lambda t: (str((t.get("metadata") or {}).get("createdAt") or ""), str(t.get("id")))
+    )
+    return found[0]
+
+
+async def marker_lost(
+    client: TenantClient, name: str, task_id: str, *, ours: bool
+) -> MarkerLostError:
+    """The error that stops apply. A task this apply surely created (its id came in the
+    answer to our POST) is deleted again, so no unmanaged copy is left to hold the name; one
+    found after a lost answer is left alone, since it cannot be told apart from a person's."""
+    if ours:
+        try:
+            await client.delete_task(task_id)
+            fate = "it was deleted again"
+        except ApiError as exc:
+            fate = f"deleting it failed ({exc.one_line()}): delete task {task_id} by hand"
+    else:
+        fate = f"task {task_id} was left alone: check it in the hub"
+    return MarkerLostError(
+        f"the tenant did not keep the ownership marker on {name!r}, which apply just created "
+        f"({fate}). Run `reconciler doctor --probe APP_ID` to see where this tenant keeps it, "
+        "and set `markerIn` (annotations or description) under `profile:` in reconciler.yaml"
+    )
+
+
+def _created_at(task: Mapping[str, Any]) -> datetime | None:
+    raw = (task.get("metadata") or {}).get("createdAt")
+    try:
+        when = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
