@@ -157,7 +157,7 @@ def test_a_patch_keeps_the_marker_in_the_description(
 
 
 def test_only_an_adoption_needs_the_live_description() -> None:
-    adopt = [{"op": "replace", "path": "/annotations", "value": [MARKER]}]
+    adopt: list[dict[str, Any]] = [{"op": "replace", "path": "/annotations", "value": [MARKER]}]
     assert ops_need_description(adopt, MARKER, DESCRIBED)
     assert not ops_need_description(adopt, MARKER, DEFAULT)
     both = [*adopt, {"op": "replace", "path": "/description", "value": "x"}]
@@ -216,4 +216,4 @@ def test_a_bad_setting_is_a_located_error(tmp_path: Path, setting: str, line: in
         )
     (problem,) = caught.value.problems
     assert (problem.line, problem.column) == (line, 7)
-    assert f"environments.dev.profile.{setting.split(':')[0]}" in problem.message
+    assert f"environments.dev.profile.{setting.split(':', maxsplit=1)[0]}" in problem.message

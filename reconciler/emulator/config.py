@@ -44,6 +44,7 @@ class EmulatorConfig:
     max_tasks_per_app: int = 10
     max_tasks_per_user: int | None = None
     default_page_limit: int = 10
+    max_page_limit: int = 100  # the largest `limit` a listing accepts (the service's is unknown)
     run_duration_s: float = 0.0
     consecutive_failures_limit: int = 3
     max_runs_per_task: int = 100

@@ -98,7 +98,9 @@ def _legacy(req: Request) -> Doc:
 
 
 def list_legacy(req: Request) -> Reply:
-    limit = paging.parse_limit(req.query, req.core.config.default_page_limit)
+    limit = paging.parse_limit(
+        req.query, req.core.config.default_page_limit, req.core.config.max_page_limit
+    )
     tasks = list(req.core.state.legacy.values())
     app_id = req.arg("appId")
     if app_id:

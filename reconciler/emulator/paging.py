@@ -36,7 +36,7 @@ def first(query: Query, name: str) -> str | None:
     return None
 
 
-def parse_limit(query: Query, default: int) -> int:
+def parse_limit(query: Query, default: int, maximum: int = MAX_LIMIT) -> int:
     raw = first(query, "limit")
     if raw is None:
         return default
@@ -44,8 +44,8 @@ def parse_limit(query: Query, default: int) -> int:
         limit = int(raw)
     except ValueError:
         limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise bad_request(f"limit must be an integer between 1 and {MAX_LIMIT}, got '{raw}'")
+    if not 1 <= limit <= maximum:
+        raise bad_request(f"limit must be an integer between 1 and {maximum}, got '{raw}'")
     return limit
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.emulator import profile_quirks as profiled
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.store import Doc
 
@@ -266,6 +267,31 @@ QUIRKS: tuple[Quirk, ...] = (
         "specVersion stored as 1.16.0 (the reference's examples)",
         _spec_version,
         spelling=True,
+    ),
+    # What the tenant profile covers (reconciler.profile); `reconciler doctor` detects each.
+    Quirk(
+        "drop-annotations",
+        "annotations not kept: the ownership marker needs markerIn: description",
+        profiled.drop_annotations,
+        in_all=False,  # the default profile cannot manage tasks on such a tenant
+    ),
+    Quirk("state-type-upper", "the state type stored as EVENT", profiled.state_type_upper),
+    Quirk(
+        "status-upper",
+        "a chain's status correlation stored in upper case (SUCCEEDED)",
+        profiled.status_upper,
+    ),
+    Quirk(
+        "enabled-on-create",
+        "enabled: true in a create's body is honoured (by default a created task is disabled)",
+        configure=profiled.honour_enabled,
+    ),
+    Quirk("patch-204", "PATCH answered 204 without a body", configure=profiled.patch_204),
+    Quirk(
+        "page-limit-N",
+        "listings refuse a limit above N (pageLimit must be at most N)",
+        configure=profiled.page_limit,
+        in_all=False,  # the default pageLimit (100) does not fit a smaller limit
     ),
 )
 """Every quirk the emulator can play, off unless selected."""

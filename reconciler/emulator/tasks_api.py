@@ -71,7 +71,9 @@ def _task(req: Request) -> Doc:
 
 
 def _task_page(req: Request, tasks: Sequence[Doc]) -> Reply:
-    limit = paging.parse_limit(req.query, req.core.config.default_page_limit)
+    limit = paging.parse_limit(
+        req.query, req.core.config.default_page_limit, req.core.config.max_page_limit
+    )
     field, descending = paging.parse_sort(req.arg("sort"), list(TASK_FIELDS), "-updatedAt")
     selected = list(tasks)
     raw_filter = req.arg("filter")
@@ -289,7 +291,9 @@ def parents(req: Request) -> Reply:
 
 
 def _run_page(req: Request, runs: Sequence[Doc]) -> Reply:
-    limit = paging.parse_limit(req.query, req.core.config.default_page_limit)
+    limit = paging.parse_limit(
+        req.query, req.core.config.default_page_limit, req.core.config.max_page_limit
+    )
     field, descending = paging.parse_sort(req.arg("sort"), RUN_SORT_FIELDS, "-startedAt")
 
     def key(run: Doc) -> paging.FullKey:

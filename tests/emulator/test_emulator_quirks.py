@@ -43,6 +43,10 @@ def _chain() -> Doc:
     return chained_body("Chained", ["11111111-1111-4111-8111-111111111111"])
 
 
+def _annotated() -> Doc:
+    return {**_scheduled(), "annotations": ["managed-by:qlik-task-reconciler"]}
+
+
 def _schedule(doc: Doc) -> Doc:
     schedule: Doc = doc["start"]["schedule"]
     return schedule
@@ -67,6 +71,9 @@ CASES: list[tuple[str, Callable[[], Doc], Callable[[Doc], Any], Any]] = [
     ("timeouts-empty", _scheduled, lambda d: (d["timeouts"], d["states"][0]["timeouts"]), ({}, {})),
     ("drop-start-state-name", _scheduled, lambda d: "stateName" in d["start"], False),
     ("spec-version-1.16.0", _scheduled, lambda d: d["specVersion"], "1.16.0"),
+    ("drop-annotations", _annotated, lambda d: d.get("annotations", []), []),
+    ("state-type-upper", _scheduled, lambda d: d["states"][0]["type"], "EVENT"),
+    ("status-upper", _chain, lambda d: d["events"][0]["correlation"][1]["contextAttributeValue"], "SUCCEEDED"),
 ]  # fmt: skip
 
 
