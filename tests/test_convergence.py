@@ -164,8 +164,17 @@ async def _converge(
         assert result.ok, [(o.action.name, o.status, o.detail) for o in result.outcomes]
         assert not second.actions, [(a.kind, a.name, a.reason) for a in second.actions]
     else:
-        # Only conflicts remain, and the tasks that wait for a conflicted upstream.
+        # Only conflicts remain, and the tasks that wait for a conflicted upstream, directly or
+        # through another task that waits for one.
         blocked = {a.name for a in second.conflicts}
+        waiting = True
+        while waiting:
+            waiting = False
+            for action in second.actions:
+                needs = render.placeholders(action.after) | render.placeholders(action.patch)
+                if action.name not in blocked and needs & blocked:
+                    blocked.add(action.name)
+                    waiting = True
         for action in second.actions:
             needs = render.placeholders(action.after) | render.placeholders(action.patch)
             assert action.kind.value == "conflict" or needs & blocked, (
