@@ -54,4 +54,27 @@ def read_desired(
             f"no tasks found under {shown} ({result.files} task file(s)); an empty desired state "
             "would delete every managed task: pass --allow-empty if that is what you mean"
         )
-    return Desired(tasks=result.tasks, warnings=problems, files=result.files)
+    tasks = result.tasks
+    if settings.profile.markerIn == "description":
+        tasks = [_without_annotations(t, settings.marker, problems) for t in tasks]
+    return Desired(tasks=tasks, warnings=problems, files=result.files)
+
+
+def _without_annotations(task: LoadedTask, marker: str, warnings: list[Problem]) -> LoadedTask:
+    """A tenant whose profile keeps the marker in the description does not keep annotations:
+    a task's own annotations are left out of what is sent and compared, with a warning, so that
+    plan does not show them as a change after every apply."""
+    extra = [a for a in task.spec.annotations if a != marker]
+    if not extra:
+        return task
+    warnings.append(
+        task.problem(
+            ("annotations",),
+            f"annotations {', '.join(extra)} are left out: this tenant does not keep annotations "
+            "(profile markerIn: description)",
+            "warning",
+        )
+    )
+    spec = task.spec.model_copy(update={"annotations": []})
+    data = {k: v for k, v in task.data.items() if k != "annotations"}
+    return LoadedTask(spec=spec, data=data, source=task.source)

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler import normalize
 from reconciler.errors import ApiError, ReconcilerError
-from reconciler.qlik.client import TenantClient
+
+
+class TenantClient(Protocol):
+    """What recovery asks of the tenant's client."""
+
+    async def find_tasks_by_name(self, name: str) -> list[dict[str, Any]]: ...
+
+    async def delete_task(self, task_id: str) -> None: ...
+
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far the tenant's clock may be behind ours when a lost create is looked for by its time."""

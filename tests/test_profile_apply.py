@@ -20,9 +20,9 @@ from reconciler.model import MARKER
 from reconciler.plan import Options, build_plan
 from reconciler.profile import DEFAULT, Profile
 from reconciler.qlik.auth import Credentials, Secret
-from reconciler.qlik.client import RateLimits, RetryPolicy, TenantClient
+from reconciler.qlik.client import RateLimits, RetryPolicy
 from reconciler.qlik.profiled import ProfiledClient
-from reconciler.recovery import find_created_task
+from reconciler.recovery import TenantClient, find_created_task
 from tests.conftest import APP_A, tasks_from
 
 TASKS = "/api/scheduling/tasks"
