@@ -163,7 +163,6 @@ QUIRKS = [
     ("drop-annotations", "annotations", "fail", "dropped; the description is kept", ("markerIn", "description")),
     ("state-type-upper", "stateType", "warn", "EVENT", ("stateType", "EVENT")),
     ("status-upper", "statusCase", "warn", "SUCCEEDED", ("statusCase", "upper")),
-    ("spec-version-1.16.0", "specVersion", "warn", "1.16.0", ("specVersion", "1.16.0")),
     ("enabled-on-create", "enabledOnCreate", "ok", "honoured", None),
     ("patch-204", "patchAnswer", "ok", "204", None),
     ("page-limit-20", "list", "fail", "limit 100 refused; the largest accepted is 20", ("pageLimit", 20)),
