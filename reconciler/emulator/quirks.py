@@ -275,11 +275,17 @@ QUIRKS: tuple[Quirk, ...] = (
         profiled.drop_annotations,
         in_all=False,  # the default profile cannot manage tasks on such a tenant
     ),
-    Quirk("state-type-upper", "the state type stored as EVENT", profiled.state_type_upper),
+    Quirk(
+        "state-type-upper",
+        "the state type stored as EVENT",
+        profiled.state_type_upper,
+        spelling=True,
+    ),
     Quirk(
         "status-upper",
         "a chain's status correlation stored in upper case (SUCCEEDED)",
         profiled.status_upper,
+        spelling=True,
     ),
     Quirk(
         "enabled-on-create",

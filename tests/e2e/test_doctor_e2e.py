@@ -163,6 +163,7 @@ QUIRKS = [
     ("drop-annotations", "annotations", "fail", "dropped; the description is kept", ("markerIn", "description")),
     ("state-type-upper", "stateType", "warn", "EVENT", ("stateType", "EVENT")),
     ("status-upper", "statusCase", "warn", "SUCCEEDED", ("statusCase", "upper")),
+    ("spec-version-1.16.0", "specVersion", "warn", "1.16.0", ("specVersion", "1.16.0")),
     ("enabled-on-create", "enabledOnCreate", "ok", "honoured", None),
     ("patch-204", "patchAnswer", "ok", "204", None),
     ("page-limit-20", "list", "fail", "limit 100 refused; the largest accepted is 20", ("pageLimit", 20)),
@@ -276,3 +277,20 @@ def test_an_app_that_does_not_exist_fails_apps(serve: Serve) -> None:
     assert code == 1
     apps = _checks(report)["apps"]
     assert apps["status"] == "fail" and "99999999-9999-4999-8999-999999999999" in apps["detail"]
+
+
+def test_every_quirk_at_once_converges_with_the_profile_doctor_suggests(serve: Serve) -> None:
+    cli = serve("all", "drop-annotations", "page-limit-20")
+    code, report = _doctor(cli, "--probe", PROBE_APP)
+    assert code == 1
+    assert {n for n, c in _checks(report).items() if c["status"] == "fail"} == {
+        "list",
+        "annotations",
+    }
+    _use_profile(cli, report["profile"])
+    code, again = _doctor(cli, "--probe", PROBE_APP)
+    assert code == 0, again
+    applied = cli("apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert cli("plan", "--detailed-exitcode").returncode == 0
+    assert cli("drift", "--detailed-exitcode").returncode == 0
