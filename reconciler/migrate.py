@@ -27,6 +27,7 @@ service cannot read) is written `enabled: false`, with a comment saying why.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -272,7 +273,14 @@ def _disabled_because(sched: Mapping[str, Any], now: datetime | None, *, first: 
 
 def _rules(value: Any) -> tuple[list[str], list[str]]:
     """The RRULEs of a legacy `recurrence` (prefixed `RRULE:`), and the lines that are not."""
-    lines = [value] if isinstance(value, str) else list(value or [])
+    if value is None:
+        lines: list[Any] = []
+    elif isinstance(value, str):
+        lines = [value]
+    elif isinstance(value, list | tuple):
+        lines = list(value)
+    else:
+        return [], [f"recurrence {json.dumps(value, default=str)[:80]} (not a list of RRULEs)"]
     rules: list[str] = []
     other: list[str] = []
     for line in lines:

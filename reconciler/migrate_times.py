@@ -34,7 +34,12 @@ def _schedule_fields(doc: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]
             out[key] = text
             notes.append(f"The legacy {key} {text!r} has an offset that cannot be converted.")
         else:
-            out[key] = _local(moment.astimezone(zone).replace(tzinfo=None))
+            try:
+                out[key] = _local(moment.astimezone(zone).replace(tzinfo=None))
+            except OverflowError:  # 9999-12-31T23:59:59-12:00 is past the last year there is
+                out[key] = text
+                notes.append(f"The legacy {key} {text!r} is out of range: it is kept as written.")
+                continue
             if out[key] != text:
                 notes.append(f"The legacy {key} {text!r} is written as {zone_name} local time.")
     return out, notes

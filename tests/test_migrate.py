@@ -602,3 +602,20 @@ def test_names_of_split_tasks_and_of_a_second_legacy_task_cannot_be_confused() -
         "Inventory Monitor (reload, rule 2 of 2)",
         "Inventory Monitor (reload, task 2)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        pytest.param({"recurrence": 5}, "not a list of RRULEs", id="recurrence is a number"),
+        pytest.param(
+            {"timeZone": None, "startDateTime": "9999-12-31T23:59:59-12:00", "endDateTime": None},
+            "out of range",
+            id="a date past the last year",
+        ),
+    ],
+)
+def test_malformed_legacy_fields_are_notes_not_crashes(changes: dict[str, Any], said: str) -> None:
+    made = only(migrate([legacy(**changes)], app_names=APP_NAMES, now=NOW))
+    assert said in comments(made)
+    assert made.documents[0].data["migrateFrom"] == EXAMPLE["id"]
