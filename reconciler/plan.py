@@ -61,6 +61,12 @@ class Action:
     migrate_from: str | None = None
     delete_legacy: str | None = None
     enable: bool = False
+    # Who owns the task before and after apply ({"id", "name"}), and the user whose token makes
+    # its writes when that is not the caller (ownership.py); notes are further plain words.
+    owner_before: dict[str, str] | None = None
+    owner_after: dict[str, str] | None = None
+    act_as: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def symbol(self) -> str:
@@ -82,6 +88,10 @@ class Action:
             "migrate_from": self.migrate_from,
             "delete_legacy": self.delete_legacy,
             "enable": self.enable,
+            "owner_before": self.owner_before,
+            "owner_after": self.owner_after,
+            "act_as": self.act_as,
+            "notes": self.notes,
         }
 
     @classmethod
@@ -101,7 +111,17 @@ class Action:
             migrate_from=data.get("migrate_from"),
             delete_legacy=data.get("delete_legacy"),
             enable=bool(data.get("enable")),
+            owner_before=_person(data.get("owner_before")),
+            owner_after=_person(data.get("owner_after")),
+            act_as=data.get("act_as"),
+            notes=[str(n) for n in data.get("notes") or []],
         )
+
+
+def _person(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, Mapping):
+        return None
+    return {"id": str(value.get("id", "")), "name": str(value.get("name", ""))}
 
 
 @dataclass(frozen=True, slots=True)

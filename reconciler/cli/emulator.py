@@ -78,6 +78,14 @@ def serve(
             help="Several quirks at once: 'all', or a comma-separated list of names.",
         ),
     ] = None,
+    allow_impersonation: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-impersonation",
+            help="Allow this OAuth client id the user impersonation grant (repeatable; * for "
+            "every client). Off by default, as in a real tenant.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the local tenant over HTTP until interrupted.
 
@@ -102,6 +110,7 @@ def serve(
         rate_limit_reads=rate_limit_reads,
         random_seed=random_seed,
         quirks=tuple(name.strip() for name in names),
+        impersonation_clients=frozenset(allow_impersonation or ()),
     )
     try:
         serve_forever(

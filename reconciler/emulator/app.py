@@ -11,12 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from reconciler.emulator import legacy_api, tasks_api
+from reconciler.emulator import legacy_api, tasks_api, users_api
 from reconciler.emulator.context import Core, Request
 from reconciler.emulator.faults import RateLimiter, Tier
 from reconciler.emulator.paging import Query
 from reconciler.emulator.replies import Reply, ServiceError, not_found, rate_limited
-from reconciler.emulator.rules import user_id
 
 Handler = Callable[[Request], Reply]
 
@@ -62,6 +61,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/reloads", legacy_api.create_reload, Tier.RELOADS),
     Route("GET", "/api/v1/reloads/{reloadId}", legacy_api.get_reload, _READ),
     Route("GET", "/api/v1/apps/{appId}", legacy_api.get_app, _READ),
+    Route("GET", "/api/v1/users", users_api.list_users, _READ),
+    Route("GET", "/api/v1/users/me", users_api.me, _READ),
+    Route("GET", "/api/v1/users/{userId}", users_api.get_user, _READ),
     Route("POST", "/oauth/token", legacy_api.issue_token, None, auth=False),
 )
 
@@ -71,7 +73,8 @@ def unauthorized(detail: str) -> ServiceError:
 
 
 def authenticate(core: Core, headers: Mapping[str, str], now: float) -> str:
-    """The caller's user id from `Authorization: Bearer <token>`; raises 401."""
+    """The caller's user id from `Authorization: Bearer <token>`; raises 401. A token from
+    `/oauth/token` acts as the user it was issued for; an API key acts as its own user."""
     scheme, _, token = headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
     if scheme.casefold() != "bearer" or not token:
@@ -79,15 +82,15 @@ def authenticate(core: Core, headers: Mapping[str, str], now: float) -> str:
     digest = legacy_api.token_digest(token)
     issued = core.tokens.get(digest)
     if issued is not None:
-        subject, expiry = issued
+        principal, expiry = issued
         if expiry <= now:
             del core.tokens[digest]
             raise unauthorized("the access token has expired")
-        return user_id(subject)
+        return principal
     api_key = core.config.api_key
     if api_key is not None and not hmac.compare_digest(token.encode(), api_key.encode()):
         raise unauthorized("the bearer token is not valid for this tenant")
-    return user_id(f"key:{token}")
+    return users_api.key_caller(core, token, now)
 
 
 class Router:

@@ -22,6 +22,9 @@ class EmulatorConfig:
     # /oauth/token takes `api_key` as every client's secret, or any non-empty secret without one.
     api_key: str | None = field(default=None, repr=False)
     oauth_clients: dict[str, str] = field(default_factory=dict, repr=False)
+    # Client ids allowed the user impersonation grant ("*": every client). Off by default, as in
+    # a real tenant, where a client must be given the grant.
+    impersonation_clients: frozenset[str] = frozenset()
     token_expires_in: int = 21600
     tenant_id: str = "local-tenant-0000000000000000000"
 

@@ -27,7 +27,7 @@ class Core:
     engine: RunEngine
     # The quirks selected in `config.quirks`, resolved once.
     quirks: tuple[Active, ...] = ()
-    # sha256(access token) -> (subject, expiry); tokens live in memory only, never in a file.
+    # sha256(access token) -> (user id it acts as, expiry); in memory only, never in a file.
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     # The task listing in page order, with what it was sorted for (see tasks_api._task_page).
     listing: tuple[Any, list[Doc], list[Any]] | None = None

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from reconciler.emulator import paging, rules
+from reconciler.emulator import paging, rules, users_api
 from reconciler.emulator.context import Request
 from reconciler.emulator.replies import Reply, ServiceError, empty_reply, json_reply
 from reconciler.emulator.runs import legacy_style_id, public
@@ -221,8 +220,13 @@ def issue_token(req: Request) -> Reply:
         body: Any = dict(parse_qsl(req.body.decode("utf-8", "replace")))
     else:
         body = req.json_object()
-    if body.get("grant_type") != "client_credentials":
-        raise _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
+    grant = body.get("grant_type")
+    if grant not in ("client_credentials", users_api.IMPERSONATION_GRANT):
+        raise _oauth_error(
+            400,
+            "unsupported_grant_type",
+            f"grant_type must be client_credentials or {users_api.IMPERSONATION_GRANT}",
+        )
     client_id, client_secret = body.get("client_id"), body.get("client_secret")
     if not isinstance(client_id, str) or not client_id or not isinstance(client_secret, str):
         raise _oauth_error(401, "invalid_client", "client authentication failed")
@@ -235,9 +239,8 @@ def issue_token(req: Request) -> Reply:
         expected = config.api_key if config.api_key is not None else client_secret
     if not client_secret or expected is None or not hmac.compare_digest(expected, client_secret):
         raise _oauth_error(401, "invalid_client", "client authentication failed")
-    token = secrets.token_urlsafe(32)
-    expires_in = config.token_expires_in
-    req.core.tokens[token_digest(token)] = (f"client:{client_id}", req.now + expires_in)
-    return json_reply(
-        200, {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
-    )
+    if grant == users_api.IMPERSONATION_GRANT:
+        principal = users_api.impersonated_user(req.core, client_id, body)
+    else:
+        principal = users_api.client_caller(req.core, client_id, req.now)
+    return json_reply(200, users_api.issue(req.core, principal, req.now))

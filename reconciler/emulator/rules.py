@@ -319,8 +319,9 @@ def task_metadata(
 ) -> Doc:
     """Server-side metadata after a create (previous None) or an update by `user`.
 
-    The caller becomes owner; creation facts, the trigger and orchestration ids, the last run,
-    `migratedFrom` and `disabledCode` survive updates.
+    The caller becomes owner, and the reload runs in its script context (`scriptOwnerId`);
+    creation facts, the trigger and orchestration ids, the last run, `migratedFrom` and
+    `disabledCode` survive updates.
     """
     before = dict(previous or {})
     space_id = (app or {}).get("spaceId") or before.get("spaceId") or ""
@@ -331,6 +332,7 @@ def task_metadata(
     metadata: Doc = {
         "usage": before.get("usage", "ANALYTICS"),
         "ownerId": user,
+        "scriptOwnerId": user,
         "spaceId": space_id,
         "spaceType": "shared" if space_id else "personal",
         "trigger": {"id": trigger.get("id") or new_id(), "type": trigger_type(doc)},
@@ -344,7 +346,7 @@ def task_metadata(
         "resourceType": "app",
         "orchestration": orchestration,
     }
-    for key in ("migratedFrom", "disabledCode", "scriptOwnerId"):
+    for key in ("migratedFrom", "disabledCode"):
         if key in before:
             metadata[key] = before[key]
     return metadata

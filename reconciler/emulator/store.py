@@ -1,4 +1,5 @@
-"""The tenant's state (tasks, legacy reload-tasks, runs, apps, reloads) and its atomic JSON file.
+"""The tenant's state (tasks, legacy reload-tasks, runs, apps, reloads, users) and its atomic JSON
+file.
 
 A state file is only ever replaced whole: written to a temporary file in the same directory,
 flushed, fsynced, then `os.replace`d, so a reader or a crash never sees half a file.
@@ -30,6 +31,7 @@ class State:
     runs: list[Doc] = field(default_factory=list)
     apps: dict[str, Doc] = field(default_factory=dict)
     reloads: dict[str, Doc] = field(default_factory=dict)
+    users: dict[str, Doc] = field(default_factory=dict)
     # Events consumed so far by `exclusive: false` (wait-for-all) tasks, per task id.
     chain_progress: dict[str, list[str]] = field(default_factory=dict)
     failure_streaks: dict[str, int] = field(default_factory=dict)
@@ -47,6 +49,7 @@ class State:
             "runs": self.runs,
             "apps": list(self.apps.values()),
             "reloads": list(self.reloads.values()),
+            "users": list(self.users.values()),
             "chainProgress": self.chain_progress,
             "failureStreaks": self.failure_streaks,
             "failingApps": sorted(self.failing_apps),
@@ -62,6 +65,7 @@ class State:
             runs=list(data.get("runs", [])),
             apps={doc["id"]: doc for doc in data.get("apps", [])},
             reloads={doc["id"]: doc for doc in data.get("reloads", [])},
+            users={doc["id"]: doc for doc in data.get("users", [])},
             chain_progress=dict(data.get("chainProgress", {})),
             failure_streaks=dict(data.get("failureStreaks", {})),
             failing_apps=set(data.get("failingApps", [])),
@@ -180,7 +184,7 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def read_seed(seed: Mapping[str, Any] | Path | str | None) -> Doc:
-    """A seed as a dict: `{"tasks": [...], "legacyReloadTasks": [...], "apps": [...]}`."""
+    """A seed as a dict: `{"tasks": [...], "legacyReloadTasks": [...], "apps": [...], "users": [...]}`."""
     if seed is None:
         return {}
     if isinstance(seed, Mapping):

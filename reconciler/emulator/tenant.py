@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from reconciler.emulator import graph, quirks, rules
+from reconciler.emulator import graph, quirks, rules, users_api
 from reconciler.emulator.app import Router
 from reconciler.emulator.config import Clock, EmulatorConfig
 from reconciler.emulator.context import Core
@@ -24,14 +24,15 @@ from reconciler.emulator.legacy_api import fill_legacy, token_digest
 from reconciler.emulator.replies import Reply, ServiceError, rate_limited, scheduler_unavailable
 from reconciler.emulator.runs import RunEngine, public
 from reconciler.emulator.store import Doc, State, StateFile, read_seed
+from reconciler.emulator.user_hooks import UserHooks
 
 if TYPE_CHECKING:
     import httpx
 
     from reconciler.emulator.server import RunningServer
 
-UI_USER = rules.user_id("tenant-ui")
-"""The owner of tasks that appear out of band (seeds, `put_task_raw`): someone in the UI."""
+UI_USER = users_api.UI_USER
+"""The owner of tasks that appear out of band (seeds, `put_task_raw`): someone in the hub."""
 
 
 def _injected_failure(status: int) -> Reply:
@@ -49,7 +50,7 @@ class LoggedRequest(NamedTuple):
     status: int  # 0 when the connection was dropped
 
 
-class Emulator:
+class Emulator(UserHooks):
     """A faithful local Qlik Cloud tenant for the scheduling, legacy reload-task, reloads, apps
     and OAuth endpoints. Thread-safe: every request and hook runs under one lock.
 
@@ -98,6 +99,9 @@ class Emulator:
             if self._file is not None:
                 self._file.save(state)
             state.dirty = False
+        elif not state.users:
+            # A state file written before the tenant knew users: it gets the default people.
+            self._add_users(users_api.DEFAULT_USERS)
 
     # -- the transport-independent core --------------------------------------------------------
 
@@ -167,6 +171,7 @@ class Emulator:
         return str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4))
 
     def _apply_seed(self, seed: Mapping[str, Any]) -> None:
+        self._add_users(seed.get("users", users_api.DEFAULT_USERS))
         for app in seed.get("apps", []):
             self._core.state.apps[app["id"]] = dict(app)
         for legacy in seed.get("legacyReloadTasks", []):
@@ -353,7 +358,7 @@ class Emulator:
         """The user id the tenant derives for a bearer token (the owner of what it creates)."""
         with self._lock:
             issued = self._core.tokens.get(token_digest(token))
-            return rules.user_id(issued[0] if issued else f"key:{token}")
+            return issued[0] if issued else rules.user_id(f"key:{token}")
 
     def throttled(self) -> dict[str, int]:
         """How many 429s were served, per tier (`reads`, `writes`, `reloads`)."""

@@ -20,6 +20,9 @@ from reconciler.errors import ApiError, ConfigError
 from reconciler.qlik.error_body import api_error
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a password
+IMPERSONATION_GRANT = "urn:qlik:oauth:user-impersonation"
+IMPERSONATION_SCOPE = "user_default"  # the scope Qlik's own client code asks for
+_KEPT_TOKENS = 64  # tokens remembered to scrub them from text (one per owner acted as, and more)
 # Use a token until this many seconds before the service says it expires (RFC 6749 §5.1).
 TOKEN_MARGIN_SECONDS = 60.0
 # When the token answer has no expires_in, assume a short life rather than a long one.
@@ -197,6 +200,29 @@ class QlikAuth(httpx.Auth):
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
         self._revealed: list[str] = []
+        self._grant: dict[str, Any] = {"grant_type": "client_credentials"}
+
+    def impersonating(self, field: str, value: str) -> QlikAuth:
+        """An auth flow with the same client that fetches its own token acting as one user
+        (`user_lookup: {field: subject | userId, value}`): writes made with it are that user's.
+        Its tokens are scrubbed from text by this flow too."""
+        if not self._credentials.is_oauth:
+            raise ConfigError("acting as another user needs an OAuth client, not an API key")
+        other = QlikAuth(
+            self._credentials,
+            tenant_url=self._token_url.removesuffix(TOKEN_PATH),
+            user_agent=self._user_agent,
+            clock=self._clock,
+            on_token_request=self._on_token_request,
+            on_token_answer=self._on_token_answer,
+        )
+        other._revealed = self._revealed  # one memory of tokens, shared
+        other._grant = {
+            "grant_type": IMPERSONATION_GRANT,
+            "scope": IMPERSONATION_SCOPE,
+            "user_lookup": {"field": field, "value": value},
+        }
+        return other
 
     def secret_values(self) -> list[str]:
         """Every secret this flow holds or has held, so messages can be scrubbed of them."""
@@ -248,7 +274,7 @@ class QlikAuth(httpx.Auth):
         body = {
             "client_id": self._credentials.client_id,
             "client_secret": client_secret.reveal(),
-            "grant_type": "client_credentials",
+            **self._grant,
         }
         self._on_token_request()
         return httpx.Request(
@@ -287,7 +313,8 @@ class QlikAuth(httpx.Auth):
         if not math.isfinite(seconds) or seconds <= 0:
             seconds = DEFAULT_TOKEN_SECONDS
         margin = min(TOKEN_MARGIN_SECONDS, seconds / 2)
-        self._revealed = [*self._revealed[-3:], token]  # recent tokens, to scrub them from text
+        self._revealed.append(token)  # recent tokens, to scrub them from text
+        del self._revealed[:-_KEPT_TOKENS]
         self._token = _Token(Secret(token), self._clock() + seconds - margin)
 
     def _error(self, answer: httpx.Response, body: bytes) -> ApiError:

@@ -93,8 +93,17 @@ def _action(data: Any, where: str, kinds: set[Kind]) -> Action:
         raise _Malformed(f"{where}.action: {kind.value!r} does not belong in this list")
     if "reason" in data:
         _expect(data["reason"], str, f"{where}.reason", "a string")
-    for key in ("source", "task_id", "remote_fingerprint", "migrate_from", "delete_legacy"):
+    for key in (
+        "source", "task_id", "remote_fingerprint", "migrate_from", "delete_legacy", "act_as"
+    ):  # fmt: skip
         _optional_str(data, key, where)
+    for key in ("owner_before", "owner_after"):
+        if data.get(key) is not None:
+            _expect(data[key], dict, f"{where}.{key}", "an object")
+            for part in ("id", "name"):
+                _expect(data[key].get(part), str, f"{where}.{key}.{part}", "a string")
+    for i, note in enumerate(_expect(data.get("notes") or [], list, f"{where}.notes", "a list")):
+        _expect(note, str, f"{where}.notes[{i}]", "a string")
     for key in ("before", "after"):
         if data.get(key) is not None:
             _expect(data[key], dict, f"{where}.{key}", "an object")

@@ -133,3 +133,31 @@ def test_bad_url_and_config_errors_show_no_secret() -> None:
 
 def test_the_tenant_constant_is_not_secret() -> None:
     assert SECRET not in TENANT
+
+
+OAUTH_CASES = [case for case in CASES if case[1] is OAUTH]
+
+
+@pytest.mark.parametrize(
+    ("name", "credentials", "handler"), OAUTH_CASES, ids=[c[0] for c in OAUTH_CASES]
+)
+async def test_no_impersonation_path_shows_a_secret(
+    make_client: MakeClient,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    credentials: Credentials,
+    handler: Callable[[httpx.Request], httpx.Response],
+) -> None:
+    """Writes made as a task's owner use a token of their own: it is scrubbed like the others."""
+    caplog.set_level(logging.DEBUG)
+    retry = RetryPolicy(max_attempts=3)
+    async with make_client(handler=handler, credentials=credentials, retry=retry) as client:
+        as_owner = client.acting_as("subject", "auth0|anna-berg")
+        with pytest.raises(ApiError) as info:
+            await as_owner.patch_task("t1", [])
+        texts = [*_texts(info.value), repr(client), repr(as_owner), str(client.requests)]
+    captured = capsys.readouterr()
+    texts += [caplog.text, captured.out, captured.err]
+    texts += [record.getMessage() for record in caplog.records]
+    assert all(SECRET not in text for text in texts), name

@@ -1,0 +1,281 @@
+"""Who a task runs as: owners by name, declared owners (`owner:` in a task file, or the
+environment's `defaults: {owner: ...}`), the plan's ownership moves, and the writes made as a
+task's owner.
+
+In Qlik Cloud, creating a task makes the caller its owner, and PATCH and PUT move ownership to the
+caller; the owner's script context runs the reload. Pure: the people come in as data (read through
+the users API elsewhere); nothing is read or sent here. Terminology:
+
+- caller: the identity the tool connects as (an API key's user, or an OAuth client's bot user).
+- writer: who makes a task's writes: its declared owner (acted as through OAuth user
+  impersonation), else the caller.
+- ownership move: a write by someone other than the task's owner; the task then belongs to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler import normalize
+from reconciler.errors import Problem
+from reconciler.load import LoadedTask
+from reconciler.ownership import is_managed
+from reconciler.plan import Action, Kind, Plan
+
+ACTING_STATUSES = frozenset({"active", "provisioned"})
+OWNER_FIELD = "owner"
+"""The pseudo-field of an update that moves only ownership (nothing in the document changes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A user of the tenant, as the users API describes them."""
+
+    id: str
+    name: str
+    status: str = "active"
+    subject: str = ""
+    email: str = ""
+
+    @classmethod
+    def from_user(cls, doc: Mapping[str, Any]) -> Person:
+        def text(key: str) -> str:
+            value = doc.get(key)
+            return value if isinstance(value, str) else ""
+
+        user_id = text("id")
+        return cls(
+            user_id,
+            text("name") or text("email") or user_id,
+            text("status"),
+            text("subject"),
+            text("email"),
+        )
+
+    @classmethod
+    def unknown(cls, user_id: str) -> Person:
+        return cls(user_id, f"unknown user {user_id}", "unknown")
+
+    @property
+    def can_act(self) -> bool:
+        return self.status.casefold() in ACTING_STATUSES
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name}
+
+
+@dataclass(slots=True)
+class Identities:
+    """What the tenant said about people: the caller, every owner by id, each declared owner value
+    resolved (None: no such user), and why the client may not act as a person (None: it may)."""
+
+    caller: Person
+    people: dict[str, Person] = field(default_factory=dict)
+    resolved: dict[str, Person | None] = field(default_factory=dict)
+    refusals: dict[str, str | None] = field(default_factory=dict)
+    oauth: bool = False
+
+    def person(self, user_id: str | None) -> Person | None:
+        if not user_id:
+            return None
+        return self.people.get(user_id) or Person.unknown(user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultOwner:
+    """`defaults: {owner: ...}` of the environment, and where it is written."""
+
+    spec: str
+    path: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """One task's declared owner as written, and where (the task file's line, or the default's)."""
+
+    spec: str
+    path: str
+    line: int
+    column: int
+
+    def problem(self, message: str) -> Problem:
+        return Problem(self.path, self.line, self.column, message)
+
+
+def declared_owners(
+    tasks: Sequence[LoadedTask], default: DefaultOwner | None
+) -> dict[str, Declared]:
+    """Task name → its declared owner: `owner:` of its file, else the environment's default."""
+    out: dict[str, Declared] = {}
+    for task in tasks:
+        spec = getattr(task.spec, "owner", None)
+        if spec:
+            line, column = task.source.where(("owner",))
+            out[task.name] = Declared(spec, task.path, line, column)
+        elif default is not None:
+            out[task.name] = Declared(default.spec, default.path, default.line, default.column)
+    return out
+
+
+def owner_problems(declared: Mapping[str, Declared], ids: Identities) -> list[Problem]:
+    """Why the caller cannot make each declared owner the owner of its task: one located
+    problem per task, saying what to change."""
+    problems: list[Problem] = []
+    caller = ids.caller.name
+    for name, want in declared.items():
+        person = ids.resolved.get(want.spec)
+        task = f"task {name!r}: owner {want.spec!r}"
+        if person is None:
+            problems.append(
+                want.problem(
+                    f"{task} is not a user of this tenant (or names more than one); give the "
+                    "user's email, subject or user id as the users API knows it"
+                )
+            )
+        elif not person.can_act:
+            problems.append(
+                want.problem(
+                    f"{task} is {person.name}, whose account is {person.status or 'not active'}: "
+                    "a disabled user cannot own or run tasks; choose an active user, or activate "
+                    "the account"
+                )
+            )
+        elif person.id == ids.caller.id:
+            continue
+        elif not ids.oauth:
+            problems.append(
+                want.problem(
+                    f"{task}: an API key always acts as its own user ({caller}), so the task "
+                    f"would belong to {caller}, not {person.name}; connect with an OAuth client "
+                    "allowed user impersonation (QLIK_CLIENT_ID, QLIK_CLIENT_SECRET), or remove "
+                    f"`owner:` to let {caller} own it"
+                )
+            )
+        elif ids.refusals.get(person.id):
+            problems.append(
+                want.problem(
+                    f"{task}: the OAuth client cannot act as {person.name} "
+                    f"({ids.refusals[person.id]}); allow the client the grant type "
+                    "urn:qlik:oauth:user-impersonation in the tenant's OAuth client settings, or "
+                    f"remove `owner:` to let {caller} own the task"
+                )
+            )
+    return problems
+
+
+@dataclass(slots=True)
+class Owners:
+    """Who owns and who writes: the people known, and each task's declared owner (resolved)."""
+
+    ids: Identities
+    declared: dict[str, Person] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ids: Identities, declared: Mapping[str, Declared]) -> Owners:
+        wanted = {
+            name: person
+            for name, want in declared.items()
+            if (person := ids.resolved.get(want.spec)) is not None
+        }
+        return cls(ids, wanted)
+
+    @property
+    def caller(self) -> Person:
+        return self.ids.caller
+
+    def writer(self, task_name: str) -> Person:
+        return self.declared.get(task_name, self.ids.caller)
+
+    def owner_of(self, doc: Mapping[str, Any] | None) -> Person | None:
+        meta = (doc or {}).get("metadata")
+        return self.ids.person(meta.get("ownerId") if isinstance(meta, dict) else None)
+
+
+def move_words(action: Action) -> str | None:
+    """`owner: Anna Berg → qlik-gitops (reloads will run as qlik-gitops)` when the action moves
+    ownership, else None."""
+    before, after = action.owner_before, action.owner_after
+    if not before or not after or before.get("id") == after.get("id"):
+        return None
+    return (
+        f"owner: {before.get('name')} → {after.get('name')} "
+        f"(reloads will run as {after.get('name')})"
+    )
+
+
+def moves(plan: Plan) -> int:
+    """How many actions of the plan move a task to another owner."""
+    return sum(1 for a in plan.actions if move_words(a) is not None)
+
+
+def annotate(
+    plan: Plan,
+    tasks: Sequence[LoadedTask],
+    live: Sequence[Mapping[str, Any]],
+    owners: Owners,
+    marker: str,
+) -> None:
+    """Give every action its owner before and after, the user it writes as, and add an update for
+    each task whose owner is not its declared owner while nothing else differs."""
+    by_id = {str(d.get("id")): d for d in live}
+    for action in plan.actions:
+        doc = by_id.get(action.task_id or "")
+        before = owners.owner_of(doc)
+        action.owner_before = before.to_json() if before else None
+        writes = action.kind in (Kind.CREATE, Kind.UPDATE) or (
+            action.kind is Kind.MIGRATE and (action.task_id is None or bool(action.patch))
+        )
+        if not writes:
+            continue
+        writer = owners.writer(action.name)
+        action.owner_after = writer.to_json()
+        if writer.id != owners.caller.id:
+            action.act_as = writer.id
+    touched = {a.name for a in plan.actions}
+    oldest: dict[str, Mapping[str, Any]] = {}
+    for doc in sorted(live, key=_created, reverse=True):
+        if is_managed(doc, marker):
+            oldest[str(doc.get("name"))] = doc
+    updates = [
+        update
+        for task in tasks
+        if task.name not in touched
+        and (update := _owner_update(task, oldest.get(task.name), owners)) is not None
+    ]
+    first_delete = next(
+        (i for i, a in enumerate(plan.actions) if a.kind is Kind.DELETE), len(plan.actions)
+    )
+    plan.actions[first_delete:first_delete] = updates
+
+
+def _owner_update(task: LoadedTask, doc: Mapping[str, Any] | None, owners: Owners) -> Action | None:
+    want = owners.declared.get(task.name)
+    have = owners.owner_of(doc)
+    if doc is None or want is None or have is None or have.id == want.id:
+        return None
+    action = Action(
+        Kind.UPDATE,
+        task.name,
+        f"owned by {have.name}; git declares {want.name} as its owner",
+        source=task.path,
+        task_id=str(doc.get("id")),
+        before={OWNER_FIELD: have.name},
+        after={OWNER_FIELD: want.name},
+        # Any write makes the writer the owner: restating the name changes nothing else.
+        patch=[{"op": "replace", "path": "/name", "value": doc.get("name")}],
+        fields=[OWNER_FIELD],
+        remote_fingerprint=normalize.fingerprint(doc),
+    )
+    action.owner_before, action.owner_after = have.to_json(), want.to_json()
+    if want.id != owners.caller.id:
+        action.act_as = want.id
+    return action
+
+
+def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
+    meta = doc.get("metadata") or {}
+    return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))
