@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from reconciler import render
 from reconciler.chains import run_finished_upstreams
 from reconciler.errors import ApiError, GuardRefusedError
+from reconciler.owners import acting_lookup, owner_notes
 from reconciler.ownership import is_managed
 from reconciler.plan import Action, Kind, Plan
 from reconciler.preconditions import check_owned
@@ -241,7 +242,8 @@ class _Run:
 
         # A POST whose answer was lost is resolved by looking for the task it would have made
         # before it is ever sent again; the client paces those attempts within its retry budget.
-        created = await self.client.create_task(
+        writer = self._writer(action)
+        created = await writer.create_task(
             doc, migrate_from=action.migrate_from, find_created=find_created
         )
         task_id = str(created["id"])
@@ -255,18 +257,27 @@ class _Run:
         if found:
             notes.append("the answer was lost; found by name, time and content")
         if action.enable and not created.get("enabled"):
-            await self.client.patch_task(task_id, ENABLE)
+            await writer.patch_task(task_id, ENABLE)
             notes.append("enabled")
+        notes.extend(owner_notes(action))
         if action.delete_legacy:
             self.legacy.append((action, task_id, action.delete_legacy))
         return task_id, ", ".join(notes)
+
+    def _writer(self, action: Action) -> TenantClient:
+        """The client that writes this task: as its declared owner when the plan says so."""
+        if not action.act_as:
+            return self.client
+        return self.client.acting_as(*acting_lookup(action.act_as))
 
     async def _update(self, action: Action) -> tuple[str | None, str]:
         assert action.task_id is not None
         notes = []
         if action.patch:
-            await self.client.patch_task(action.task_id, self._resolved(action.patch, action))
+            writer = self._writer(action)
+            await writer.patch_task(action.task_id, self._resolved(action.patch, action))
             notes.append("patched " + ", ".join(action.fields))
+            notes.extend(owner_notes(action))
         if action.delete_legacy:
             self.legacy.append((action, action.task_id, action.delete_legacy))
         return action.task_id, "; ".join(notes)

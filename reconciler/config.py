@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator
 from reconciler import ignore
 from reconciler.bounded import TooLarge, read_bounded
 from reconciler.errors import ConfigError, Problem, ProblemsFound
-from reconciler.model import MARKER, NonEmpty, Strict
+from reconciler.model import MARKER, OWNER_HELP, NonEmpty, Strict, check_owner
 from reconciler.profile import Profile, merged
 from reconciler.yamlsource import MAX_BYTES, YamlError, read_single
 
@@ -49,6 +49,27 @@ class IgnoreDifferences(Strict):
 IgnoreList = list[IgnoreDifferences]
 
 
+class Defaults(Strict):
+    """Values for every task of an environment whose file does not set its own."""
+
+    owner: str | None = Field(default=None, description=OWNER_HELP)
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        return check_owner(value)
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultOwner:
+    """`defaults: {owner: ...}` of the chosen environment, and where it is written."""
+
+    spec: str
+    path: str
+    line: int
+    column: int
+
+
 class Environment(Strict):
     tenant: str | None = Field(default=None, description="The tenant URL, https://...")
     vars: dict[str, str] = Field(default_factory=dict, description="Values for ${var.NAME}.")
@@ -58,6 +79,7 @@ class Environment(Strict):
     profile: Profile | None = Field(
         default=None, description="How this tenant behaves (see `reconciler doctor`)."
     )
+    defaults: Defaults = Field(default_factory=Defaults)
 
     @field_validator("vars", mode="before")
     @classmethod
@@ -100,6 +122,7 @@ class Settings:
     config_path: Path | None
     ignore: tuple[ignore.IgnoreRule, ...] = ()
     profile: Profile = field(default_factory=Profile)
+    default_owner: DefaultOwner | None = None
 
 
 def load_config(path: Path) -> Config:
@@ -174,4 +197,17 @@ def resolve_settings(
             ]
         ),
         profile=merged(config.profile, environment.profile if environment else None),
+        default_owner=_default_owner(path, env, environment),
     )
+
+
+def _default_owner(
+    path: Path, env: str | None, environment: Environment | None
+) -> DefaultOwner | None:
+    """The environment's default owner, located at its line of the configuration file."""
+    spec = environment.defaults.owner if environment else None
+    if spec is None or env is None:
+        return None
+    doc = read_single(str(path), read_bounded(path, MAX_BYTES))
+    line, column = doc.where(("environments", env, "defaults", "owner")) if doc else (1, 1)
+    return DefaultOwner(spec, str(path), line, column)

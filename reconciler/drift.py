@@ -18,16 +18,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler import normalize, render
+from reconciler import hub_renames, normalize, render
+from reconciler.disabled import by_hand, explain_disabled
 from reconciler.ignore import IgnoreRule
 from reconciler.load import LoadedTask
+from reconciler.owners import Owners, annotate
 from reconciler.plan import Action, Kind, Options, Plan, build_plan, is_managed
 
 
 class Category(StrEnum):
     DISABLED = "disabled"
+    DISABLED_BY_HAND = "disabled_by_hand"
     FAILING = "failing"
     MODIFIED = "modified"
+    RENAMED = "renamed"
     MISSING = "missing"
     REMOVED = "removed"
     CONFLICT = "conflict"
@@ -43,6 +47,10 @@ LISTED = frozenset({Category.UNMANAGED, Category.LEGACY})
 
 ADVICE: Mapping[Category, str] = {
     Category.DISABLED: "fix the cause, then run `reconciler apply`: it turns the task back on",
+    Category.DISABLED_BY_HAND: "if it should stay off, set `enabled: false` in its task file; "
+    "otherwise run `reconciler apply` to turn it back on",
+    Category.RENAMED: "add the hub's name to `renamedFrom:` in its task file to keep the task's id "
+    "(apply renames it back), or rename the task in git to match",
     Category.FAILING: "read the reload log of the failed run (the app's reload history in the hub), "
     "fix the cause, then start the task again",
     Category.MODIFIED: "run `reconciler apply` to put git's version back, or change the task file "
@@ -59,56 +67,6 @@ ADVICE: Mapping[Category, str] = {
 }
 """What to do, per category, in one sentence."""
 
-DISABLED_CODES: Mapping[str, tuple[str, str]] = {
-    "CONSECUTIVE-FAILURES": (
-        "the service turned it off because its reloads failed several times in a row",
-        "read the reload log of the last runs and fix the cause (data source, credentials, "
-        "script); then run `reconciler apply`: it turns the task back on",
-    ),
-    "OWNER-DELETED": (
-        "the user who owned the task was deleted; a task runs as its owner",
-        "run `reconciler apply`: its update makes the identity that applies the owner and "
-        "turns the task back on",
-    ),
-    "OWNER-DISABLED": (
-        "the user who owns the task was disabled; a task runs as its owner",
-        "run `reconciler apply`: its update makes the identity that applies the owner and "
-        "turns the task back on (or enable the user again)",
-    ),
-    "OWNER-MOVED": (
-        "the user who owns the task was moved and no longer owns it where it runs",
-        "run `reconciler apply`: its update makes the identity that applies the owner and "
-        "turns the task back on",
-    ),
-    "APP-SCRIPT-UPDATED": (
-        "the app's load script was changed by someone else; the service stopped the task so "
-        "that the owner does not run a script they have not seen",
-        "review the script change; then run `reconciler apply` to turn the task back on",
-    ),
-    "APP-MOVED-SPACE": (
-        "the app was moved to another space",
-        "check that the task's owner may reload the app in its new space; then run "
-        "`reconciler apply` to turn the task back on",
-    ),
-    "MANUALLY": (
-        "someone turned it off by hand (in the hub or through the API)",
-        "if it should stay off, set `enabled: false` in its task file; otherwise run "
-        "`reconciler apply` to turn it back on",
-    ),
-}
-"""`metadata.disabledCode` values of the reference: why, in plain words, and what to do."""
-
-
-def explain_disabled(code: str) -> tuple[str, str]:
-    """(why, what to do) for a `metadata.disabledCode`; a code not known here gets generic words."""
-    known = DISABLED_CODES.get(code.upper())
-    if known is not None:
-        return known
-    return (
-        f"the service turned it off ({code})",
-        "find out why in the hub; then run `reconciler apply` to turn it back on",
-    )
-
 
 @dataclass(slots=True)
 class Finding:
@@ -121,6 +79,9 @@ class Finding:
     code: str | None = None
     action: Action | None = None
     run: dict[str, Any] | None = None
+    # Who changed the task last and when, where the service says ({"id", "name"}, ISO time).
+    changed_by: dict[str, str] | None = None
+    changed_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -281,7 +242,8 @@ def _git_findings(
     if code is not None:
         why, what = explain_disabled(code)
         narrowed = _only(action, ["enabled"]) if action and "enabled" in action.fields else None
-        findings.append(Finding(Category.DISABLED, why, what, code=code, action=narrowed))
+        category = Category.DISABLED_BY_HAND if by_hand(code) else Category.DISABLED
+        findings.append(Finding(category, why, what, code=code, action=narrowed))
     if action is None:
         return findings
     if action.kind is Kind.CONFLICT:
@@ -341,17 +303,26 @@ def build_report(
     runs: Mapping[str, Mapping[str, Any] | None] | None = None,
     strict: bool = False,
     ignore_rules: tuple[IgnoreRule, ...] = (),
+    owners: Owners | None = None,
 ) -> DriftReport:
     """How `live` differs from `tasks`. `legacy` is None when the tenant has no legacy listing;
     `runs` maps task ids to their last run (None: never ran) when runs were read one by one, and
     overrides what the task documents say of their last run."""
     options = Options(marker=marker, ignore_rules=ignore_rules)
     plan = build_plan(tasks, live, options, legacy=legacy)
+    if owners is not None:
+        annotate(plan, tasks, live, owners, marker)
+    renamed = {r.name: r for r in hub_renames.find(plan)}
     report = DriftReport(plan=plan, runs_checked=runs is not None, strict=strict)
     report.warnings.extend(plan.warnings)
     managed = {str(d.get("id")): d for d in live if is_managed(d, marker)}
     report.tasks.extend(_git_entries(tasks, plan, managed, marker, runs))
+    _who_changed(report.tasks, managed, owners)
+    _renames(report.tasks, renamed, managed, runs)
+    gone = {r.task_id for r in renamed.values()}
     for action in plan.of(Kind.DELETE):
+        if action.task_id in gone:
+            continue
         entry = TaskDrift(action.name, "tenant", task_id=action.task_id)
         entry.findings.append(
             Finding(Category.REMOVED, action.reason, ADVICE[Category.REMOVED], action=action)
@@ -385,6 +356,53 @@ def build_report(
         name = f"legacy reload-task {remote.id}"
         report.tasks.append(TaskDrift(name, "legacy", None, remote.id, False, [finding]))
     return report
+
+
+def _renames(
+    entries: Sequence[TaskDrift],
+    renamed: Mapping[str, hub_renames.HubRename],
+    managed: Mapping[str, Mapping[str, Any]],
+    runs: Mapping[str, Mapping[str, Any] | None] | None,
+) -> None:
+    """A task of git renamed in the hub: one rename, not a task missing and one removed."""
+    for entry in entries:
+        rename = renamed.get(entry.name)
+        if rename is None:
+            continue
+        missing = entry.finding(Category.MISSING)
+        entry.findings = [f for f in entry.findings if f is not missing]
+        entry.task_id = rename.task_id
+        entry.findings.append(
+            Finding(
+                Category.RENAMED,
+                f"renamed in the hub to {rename.hub_name!r} (same id {rename.task_id})",
+                ADVICE[Category.RENAMED],
+                action=missing.action if missing else None,
+            )
+        )
+        doc = managed.get(rename.task_id)
+        failing = _failing(doc, runs) if doc is not None else None
+        entry.findings.extend([failing] if failing else [])
+
+
+def _who_changed(
+    entries: Sequence[TaskDrift],
+    managed: Mapping[str, Mapping[str, Any]],
+    owners: Owners | None,
+) -> None:
+    """Who changed each drifted task last and when, where the service says."""
+    for entry in entries:
+        meta = (managed.get(entry.task_id or "") or {}).get("metadata")
+        if not isinstance(meta, dict):
+            continue
+        person = owners.ids.person(meta.get("updatedBy")) if owners else None
+        who = person.to_json() if person else None
+        if who is None and meta.get("updatedBy"):
+            who = {"id": str(meta["updatedBy"]), "name": str(meta["updatedBy"])}
+        when = str(meta["updatedAt"]) if meta.get("updatedAt") else None
+        for finding in entry.findings:
+            if finding.drift and finding.category is not Category.FAILING:
+                finding.changed_by, finding.changed_at = who, when
 
 
 def _git_entries(

@@ -35,6 +35,21 @@ class Strict(BaseModel):
 
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+OWNER_HELP = (
+    "Who owns the task, and so whom its reloads run as: an email, a subject or a user id. "
+    "apply writes the task as this user (needs an OAuth client allowed user impersonation)."
+)
+
+
+def check_owner(value: str | None) -> str | None:
+    """An `owner:` value: an email, a subject or a user id, as one printable word or phrase."""
+    if value is None:
+        return None
+    if not value.strip() or value != value.strip():
+        raise ValueError("owner must be an email, a subject or a user id, without spaces around it")
+    if len(value) > 256 or not value.isprintable():
+        raise ValueError("owner must be an email, a subject or a user id (printable, at most 256)")
+    return value
 
 
 class Reload(Strict):
@@ -98,6 +113,12 @@ class Common(Strict):
     allowCycle: bool = Field(
         default=False, description="Allow this task to be part of a cycle (a continuous reload)."
     )
+    owner: str | None = Field(default=None, description=OWNER_HELP)
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        return check_owner(value)
 
     @field_validator("renamedFrom", mode="before")
     @classmethod
@@ -236,7 +257,7 @@ class FullTask(Common):
 
 
 TaskFile = ShortTask | FullTask
-TOOL_KEYS = ("renamedFrom", "migrateFrom", "allowCycle")
+TOOL_KEYS = ("renamedFrom", "migrateFrom", "allowCycle", "owner")
 
 
 def is_full_form(data: dict[str, Any]) -> bool:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import normalize
+from reconciler.config import DefaultOwner
+from reconciler.disabled import by_hand, enabling_words
 from reconciler.errors import Problem
 from reconciler.load import LoadedTask
 from reconciler.ownership import is_managed
@@ -81,16 +83,6 @@ class Identities:
         if not user_id:
             return None
         return self.people.get(user_id) or Person.unknown(user_id)
-
-
-@dataclass(frozen=True, slots=True)
-class DefaultOwner:
-    """`defaults: {owner: ...}` of the environment, and where it is written."""
-
-    spec: str
-    path: str
-    line: int
-    column: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +199,16 @@ def move_words(action: Action) -> str | None:
     )
 
 
+def owner_notes(action: Action) -> list[str]:
+    """What apply says of a write's owner: the move, or whom it wrote as."""
+    move = move_words(action)
+    if move is not None:
+        return [move]
+    if action.act_as and action.owner_after:
+        return [f"written as {action.owner_after.get('name')}"]
+    return []
+
+
 def moves(plan: Plan) -> int:
     """How many actions of the plan move a task to another owner."""
     return sum(1 for a in plan.actions if move_words(a) is not None)
@@ -234,7 +236,11 @@ def annotate(
         writer = owners.writer(action.name)
         action.owner_after = writer.to_json()
         if writer.id != owners.caller.id:
-            action.act_as = writer.id
+            action.act_as = acting_key(writer)
+        code = ((doc or {}).get("metadata") or {}).get("disabledCode")
+        enables = "enabled" in action.fields and (action.after or {}).get("enabled") is True
+        if enables and code and not by_hand(str(code)):
+            action.notes.append(enabling_words(str(code), writer.name))
     touched = {a.name for a in plan.actions}
     oldest: dict[str, Mapping[str, Any]] = {}
     for doc in sorted(live, key=_created, reverse=True):
@@ -272,8 +278,20 @@ def _owner_update(task: LoadedTask, doc: Mapping[str, Any] | None, owners: Owner
     )
     action.owner_before, action.owner_after = have.to_json(), want.to_json()
     if want.id != owners.caller.id:
-        action.act_as = want.id
+        action.act_as = acting_key(want)
     return action
+
+
+def acting_key(person: Person) -> str:
+    """How apply names the user it writes as: `subject:<subject>`, else `userId:<id>` (the two
+    `user_lookup` fields of the impersonation grant)."""
+    return f"subject:{person.subject}" if person.subject else f"userId:{person.id}"
+
+
+def acting_lookup(act_as: str) -> tuple[str, str]:
+    """(field, value) of an action's `act_as`."""
+    field, _, value = act_as.partition(":")
+    return (field, value) if field in ("subject", "userId") else ("userId", act_as)
 
 
 def _created(doc: Mapping[str, Any]) -> tuple[str, str]:

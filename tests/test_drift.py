@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 
 from reconciler import model
+from reconciler.disabled import DISABLED_CODES, explain_disabled
 from reconciler.drift import (
-    DISABLED_CODES,
     LISTED,
     Category,
     DriftReport,
     build_report,
-    explain_disabled,
     last_run_of,
 )
 from reconciler.plan import Kind, Options, build_plan
@@ -104,7 +103,7 @@ def add_unmanaged(docs: list[Doc]) -> None:
 
 def add_removed(docs: list[Doc]) -> None:
     other = copy.deepcopy(named(docs, "Budget load"))
-    other.update(id="id-old", name="Old task")
+    other.update(id="id-old", name="Old task", description="an older task")  # not a rename
     docs.append(other)
 
 
@@ -278,14 +277,21 @@ def everything(docs: list[Doc]) -> None:
     for edit in (modify, add_unmanaged, add_removed, delete, fail, disable):
         edit(docs)
     docs.append({**named(docs, "Old task"), "id": "id-taken", "name": "Taken", "annotations": []})
+    named(docs, "Moved")["name"] = "Moved, renamed in the hub"
+    paused = named(docs, "Paused")
+    paused["enabled"] = False
+    paused["metadata"]["disabledCode"] = "MANUALLY"
 
 
 QUIET = f"---\nname: Quiet\nreload: {{appId: {APP_B}}}\n"
-EVERYTHING_TREE = TREE + QUIET + f"---\nname: Taken\nreload: {{appId: {APP_A}}}\n"
+PAUSED = f"---\nname: Paused\ndescription: off for now\nreload: {{appId: {APP_B}}}\n"
+MOVED = f"---\nname: Moved\ndescription: renamed later\nreload: {{appId: {APP_B}}}\n"
+EVERYTHING_TREE = TREE + QUIET + PAUSED + MOVED + f"---\nname: Taken\nreload: {{appId: {APP_A}}}\n"
 
 
 def full_report() -> DriftReport:
-    return report_of(everything, text=EVERYTHING_TREE, live_text=TREE + QUIET, legacy=LEGACY)
+    live = TREE + QUIET + PAUSED + MOVED
+    return report_of(everything, text=EVERYTHING_TREE, live_text=live, legacy=LEGACY)
 
 
 def test_full_report_has_every_category() -> None:

@@ -29,12 +29,14 @@ from reconciler.cli.base import (
     settings_for,
     utc_now,
 )
+from reconciler.config import DefaultOwner
 from reconciler.connect import Tenant
 from reconciler.desired import Desired
 from reconciler.drift import DriftReport, build_report
 from reconciler.errors import ApiError, ExitCode
 from reconciler.ignore import IgnoreRule
 from reconciler.plan import is_managed
+from reconciler.qlik import users
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
 from reconciler.writer import check_target, write_file
 
@@ -84,12 +86,17 @@ async def compute_drift(
     runs: bool,
     strict: bool,
     ignore_rules: tuple[IgnoreRule, ...] = (),
+    default_owner: DefaultOwner | None = None,
 ) -> DriftReport:
     """Read the tenant (GET only) and compare it with `desired`."""
     live = await tenant.client.list_tasks()
     warnings: list[str] = []
     legacy = await _legacy(tenant, warnings)
     last = await _last_runs(tenant, live, marker) if runs else None
+    # Owners and who changed a task, by name; drift reads only, so nobody is acted as here.
+    owners, _ = await users.plan_owners(
+        tenant.client, desired.tasks, live, default_owner, check_acting=False
+    )
     report = build_report(
         desired.tasks,
         live,
@@ -98,6 +105,7 @@ async def compute_drift(
         runs=last,
         strict=strict,
         ignore_rules=ignore_rules,
+        owners=owners,
     )
     report.warnings.extend(str(w) for w in desired.warnings)
     report.warnings.extend(warnings)
@@ -156,6 +164,7 @@ def drift_cmd(
                 runs=runs,
                 strict=strict,
                 ignore_rules=settings.ignore,
+                default_owner=settings.default_owner,
             )
 
     report = asyncio.run(run())

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reconciler import hub_renames
 from reconciler.apply import ApplyResult, Guard, Status, apply_plan
 from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
 from reconciler.cli.base import (
@@ -39,14 +40,16 @@ from reconciler.cli.base import (
     settings_for,
     utc_now,
 )
-from reconciler.config import Settings
+from reconciler.config import DefaultOwner, Settings
 from reconciler.connect import Tenant
 from reconciler.desired import Desired
-from reconciler.errors import ExitCode, ReconcilerError
+from reconciler.errors import ExitCode, ProblemsFound, ReconcilerError
 from reconciler.load import paused_gc
+from reconciler.owners import annotate
 from reconciler.plan import Options, Plan, build_plan
 from reconciler.preconditions import check_fresh
 from reconciler.progress import BarReporter, LineReporter, outcome_line
+from reconciler.qlik import users
 from reconciler.report import plan_json, plan_markdown, plan_text
 from reconciler.writer import check_target, write_file
 
@@ -58,7 +61,10 @@ class PlanFormat(StrEnum):
 
 
 async def _compute_plan(
-    read: Callable[[], Desired], tenant: Tenant, options: Options
+    read: Callable[[], Desired],
+    tenant: Tenant,
+    options: Options,
+    default_owner: DefaultOwner | None = None,
 ) -> tuple[Plan, list[dict[str, Any]]]:
     """The plan, and the live listing it was made from.
 
@@ -78,6 +84,14 @@ async def _compute_plan(
         if any(t.spec.migrateFrom for t in desired.tasks):
             legacy = await tenant.client.list_legacy_reload_tasks()
         plan = build_plan(desired.tasks, live, options, legacy=legacy)
+        # Owners by name, and writes as declared owners: refused before anything is written.
+        owners, problems = await users.plan_owners(
+            tenant.client, desired.tasks, live, default_owner
+        )
+        if problems:
+            raise ProblemsFound(problems)
+        annotate(plan, desired.tasks, live, owners, options.marker)
+        hub_renames.mark(plan)
     plan.warnings.extend(str(w) for w in desired.warnings)
     if legacy is None and any(t.spec.migrateFrom for t in desired.tasks):
         plan.warnings.append(
@@ -140,7 +154,7 @@ def plan_cmd(
 
     async def run() -> Plan:
         async with opened.client:
-            plan, _ = await _compute_plan(read, opened, options)
+            plan, _ = await _compute_plan(read, opened, options, settings.default_owner)
             return plan
 
     plan = asyncio.run(run())
@@ -267,7 +281,7 @@ def apply_cmd(
                 live = await check_fresh(saved, opened.client)
                 plan = saved
             else:
-                plan, live = await _compute_plan(read, opened, options)
+                plan, live = await _compute_plan(read, opened, options, settings.default_owner)
                 echo_coloured(
                     plan_text.render(plan, now=utc_now(), tenant=opened.label), PLAN_COLOURS
                 )

@@ -7,10 +7,18 @@ checked to be one the client may act as).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from reconciler.errors import ApiError
-from reconciler.owners import Identities, Person
+from reconciler.config import DefaultOwner
+from reconciler.errors import ApiError, Problem
+from reconciler.load import LoadedTask
+from reconciler.owners import (
+    Identities,
+    Owners,
+    Person,
+    declared_owners,
+    owner_problems,
+)
 from reconciler.qlik.client import PAGE_LIMIT, JsonObject, TenantClient, _quoted, scim_string
 
 USERS = "/api/v1/users"
@@ -102,3 +110,24 @@ def people_of(live: Iterable[JsonObject]) -> list[str]:
         if isinstance(meta, dict):
             ids.extend(str(meta[k]) for k in ("ownerId", "updatedBy") if meta.get(k))
     return ids
+
+
+async def plan_owners(
+    client: TenantClient,
+    tasks: Sequence[LoadedTask],
+    live: Sequence[JsonObject],
+    default: DefaultOwner | None,
+    *,
+    check_acting: bool = True,
+) -> tuple[Owners, list[Problem]]:
+    """Who owns each live task and who will write each task of git, read once per person; and
+    the located problems of declared owners the caller cannot act as (none when not checked)."""
+    declared = declared_owners(tasks, default)
+    ids = await read_identities(
+        client,
+        people_of(live),
+        [want.spec for want in declared.values()],
+        check_acting=check_acting,
+    )
+    problems = owner_problems(declared, ids) if check_acting else []
+    return Owners.of(ids, declared), problems

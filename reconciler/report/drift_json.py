@@ -39,6 +39,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         ],
         "patch": list(action.patch) if action else [],
         "run": finding.run,
+        "changed_by": finding.changed_by,
+        "changed_at": finding.changed_at,
     }
 
 

@@ -16,6 +16,7 @@ from reconciler.drift import CATEGORY_ORDER, Category, DriftReport, Finding, Tas
 from reconciler.report.drift_text import (
     DIRECTION,
     SYMBOL,
+    changed_words,
     field_changes,
     message,
     run_words,
@@ -53,8 +54,8 @@ def _spaced(text: str, limit: int) -> str:
 
 
 def _details(finding: Finding) -> str:
-    if finding.category is Category.DISABLED:
-        return f"<b>{inline(finding.code or '')}</b>: {words(finding.message)}"
+    if finding.category in (Category.DISABLED, Category.DISABLED_BY_HAND):
+        return f"<b>{inline(finding.code or '')}</b>: {words(finding.message + changed_words(finding))}"
     if finding.category is Category.FAILING and finding.run:
         return inline(f"last run failed: {run_words(finding.run)}", DETAIL_MAX)
     parts = [words(message(finding))]

@@ -15,8 +15,10 @@ from reconciler.report.plan_text import Change, changes, quote, safe
 
 SYMBOL: Mapping[Category, str] = {
     Category.DISABLED: "o",
+    Category.DISABLED_BY_HAND: "o",
     Category.FAILING: "x",
     Category.MODIFIED: "~",
+    Category.RENAMED: "~",
     Category.MISSING: "+",
     Category.REMOVED: "-",
     Category.CONFLICT: "!",
@@ -27,8 +29,10 @@ SYMBOL: Mapping[Category, str] = {
 
 TITLE: Mapping[Category, str] = {
     Category.DISABLED: "Disabled by the service",
+    Category.DISABLED_BY_HAND: "Disabled by hand",
     Category.FAILING: "Failing",
     Category.MODIFIED: "Modified in the tenant",
+    Category.RENAMED: "Renamed in the hub",
     Category.MISSING: "Missing from the tenant",
     Category.REMOVED: "Managed, but no longer in git",
     Category.CONFLICT: "Conflicts",
@@ -89,17 +93,30 @@ def header(task: TaskDrift, category: Category) -> str:
 
 
 def message(finding: Finding) -> str:
-    """The finding in one line; a disabled task's code first."""
-    if finding.category is Category.DISABLED and finding.code:
-        return f"{finding.code}: {finding.message}"
-    return finding.message
+    """The finding in one line; a disabled task's code first, who changed it last after."""
+    text = finding.message
+    if finding.category in DISABLED and finding.code:
+        text = f"{finding.code}: {text}"
+    return text + changed_words(finding)
+
+
+DISABLED = frozenset({Category.DISABLED, Category.DISABLED_BY_HAND})
+
+
+def changed_words(finding: Finding) -> str:
+    """`; last changed by Anna Berg at 2026-...` where the service says."""
+    who = (finding.changed_by or {}).get("name")
+    when = finding.changed_at
+    if not who and not when:
+        return ""
+    return "; last changed" + (f" by {who}" if who else "") + (f" at {when}" if when else "")
 
 
 def finding_lines(finding: Finding, advice: bool = True) -> list[str]:
     """Everything below a task's header line for one finding, unindented."""
     lines = [message(finding)]
     details = field_changes(finding)
-    if details and finding.category is not Category.DISABLED:
+    if details and finding.category not in DISABLED:
         lines.append(f"{DIRECTION}:")
         lines.extend(INDENT + str(c) for c in details)
     if advice:

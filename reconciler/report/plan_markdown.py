@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.chains import run_finished_upstreams
+from reconciler.owners import move_words
 from reconciler.plan import Action, Kind, Plan
 from reconciler.render import placeholder_name
 from reconciler.report import graph
+from reconciler.report.owner_words import moves_words, owner_lines
 from reconciler.report.plan_text import (
     changes,
     format_run,
@@ -80,6 +82,9 @@ def _row(action: Action) -> str:
     words = schedule_change_line(action)
     if words:
         reason += "<br>" + inline(words)
+    move = move_words(action)
+    if move:
+        reason += "<br>" + inline(move)
     where = inline(action.source) if action.source else "—"
     return (
         f"| `{action.symbol}` | {action.kind.value} | {inline(action.name)} | {where} "
@@ -99,6 +104,7 @@ def _details(action: Action, now: datetime, names: Mapping[str, str]) -> str:
     if action.task_id:
         lines.append(f"Task id: {inline(action.task_id)}" + "  ")
     lines += [f"Reason: {inline(action.reason, 2000)}", ""]
+    lines += [f"- {inline(w, 2000)}" for w in owner_lines(action)]
     if action.kind is Kind.UPDATE:  # its inner changes go in the diff block below
         trigger = trigger_change_line(action, names)
         words = ([trigger] if trigger else []) + schedule_lines(action, now)
@@ -232,7 +238,7 @@ def render(
     names = names_by_id(plan)
     ordered = _order(plan)
     see = f": see {artifact_hint}.\n"
-    head = f"{COMMENT_MARKER}\n**{plan.summary_line()}**\n\n"
+    head = f"{COMMENT_MARKER}\n**{plan.summary_line()}{moves_words(plan)}**\n\n"
     if tenant:
         head += f"Tenant: {inline(tenant)}  \n"
     head += f"Next runs are counted from {format_run(now.astimezone(UTC))}.\n"

@@ -22,6 +22,7 @@ from reconciler.chains import run_finished_upstreams
 from reconciler.normalize import normalize
 from reconciler.plan import Action, Kind, Plan
 from reconciler.render import app_id, placeholder_name
+from reconciler.report.owner_words import owner_lines
 
 GROUP_ORDER = (Kind.CREATE, Kind.MIGRATE, Kind.UPDATE, Kind.DELETE, Kind.CONFLICT)
 """The order in which the text plan groups actions."""
@@ -310,6 +311,7 @@ def header(action: Action) -> str:
 def detail_lines(action: Action, now: datetime, names: Mapping[str, str]) -> list[str]:
     """Everything below an action's header line, unindented."""
     lines = [action.reason] if action.reason else []
+    lines += owner_lines(action)
     lines += what_lines(action, now, names)
     if action.kind is Kind.UPDATE:
         lines += [line for line in (patch_line(action),) if line]

@@ -39,7 +39,7 @@ def test_empty_tenant_plans_a_create_per_task_with_one_request(cli: Cli) -> None
     assert plan["format_version"] == "1"
     assert plan["summary"]["create"] == EXAMPLE_TASKS
     assert [c["action"] for c in plan["changes"]] == ["create"] * EXAMPLE_TASKS
-    assert plan["requests"] == {"list_tasks": 1}
+    assert plan["requests"] == {"list_tasks": 1, "users_me": 1}  # the listing, and who we are
     assert cli("plan", "--detailed-exitcode").returncode == 2
 
 
