@@ -97,6 +97,7 @@ class TaskDrift:
     task_id: str | None = None
     managed: bool = True
     findings: list[Finding] = field(default_factory=list)
+    owner: dict[str, str] | None = None  # {"id", "name"}, when the users API was asked
 
     @property
     def drifted(self) -> bool:
@@ -317,7 +318,6 @@ def build_report(
     report.warnings.extend(plan.warnings)
     managed = {str(d.get("id")): d for d in live if is_managed(d, marker)}
     report.tasks.extend(_git_entries(tasks, plan, managed, marker, runs))
-    _who_changed(report.tasks, managed, owners)
     _renames(report.tasks, renamed, managed, runs)
     gone = {r.task_id for r in renamed.values()}
     for action in plan.of(Kind.DELETE):
@@ -355,6 +355,7 @@ def build_report(
         )
         name = f"legacy reload-task {remote.id}"
         report.tasks.append(TaskDrift(name, "legacy", None, remote.id, False, [finding]))
+    _who_changed(report.tasks, {str(d.get("id")): d for d in live}, owners)
     return report
 
 
@@ -390,11 +391,14 @@ def _who_changed(
     managed: Mapping[str, Mapping[str, Any]],
     owners: Owners | None,
 ) -> None:
-    """Who changed each drifted task last and when, where the service says."""
+    """Whose each task is, and who changed each drifted one last and when, where the service
+    says."""
     for entry in entries:
         meta = (managed.get(entry.task_id or "") or {}).get("metadata")
         if not isinstance(meta, dict):
             continue
+        owner = owners.ids.person(meta.get("ownerId")) if owners else None
+        entry.owner = owner.to_json() if owner else None
         person = owners.ids.person(meta.get("updatedBy")) if owners else None
         who = person.to_json() if person else None
         if who is None and meta.get("updatedBy"):

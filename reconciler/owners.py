@@ -269,8 +269,6 @@ def _owner_update(task: LoadedTask, doc: Mapping[str, Any] | None, owners: Owner
         f"owned by {have.name}; git declares {want.name} as its owner",
         source=task.path,
         task_id=str(doc.get("id")),
-        before={OWNER_FIELD: have.name},
-        after={OWNER_FIELD: want.name},
         # Any write makes the writer the owner: restating the name changes nothing else.
         patch=[{"op": "replace", "path": "/name", "value": doc.get("name")}],
         fields=[OWNER_FIELD],

@@ -12,6 +12,7 @@ import pytest
 from reconciler import hub_renames, model
 from reconciler.config import DefaultOwner, resolve_settings
 from reconciler.disabled import by_hand, enabling_words
+from reconciler.drift import Category, build_report
 from reconciler.errors import ProblemsFound
 from reconciler.load import LoadResult, load_text
 from reconciler.owners import (
@@ -28,7 +29,7 @@ from reconciler.owners import (
 )
 from reconciler.plan import Kind, Options, build_plan
 from reconciler.render import render
-from reconciler.report import plan_markdown, plan_text
+from reconciler.report import drift_json, drift_text, plan_markdown, plan_text
 from tests.conftest import APP_A, APP_B, tasks_from
 from tests.test_drift import NOW
 
@@ -121,7 +122,8 @@ def test_an_owner_that_is_not_the_declared_one_is_an_update(
         return
     (action,) = plan.actions
     assert (action.kind, action.name, action.fields) == (Kind.UPDATE, "Owned", ["owner"])
-    assert (action.before, action.after) == ({"owner": expected[0]}, {"owner": expected[1]})
+    assert action.owner_before == {"id": owner, "name": expected[0]}
+    assert action.owner_after == BEN.to_json()
     assert action.patch == [{"op": "replace", "path": "/name", "value": "Owned"}]
     assert action.act_as == "subject:auth0|ben"
 
@@ -285,3 +287,27 @@ def test_a_bad_default_owner_is_a_located_error(tmp_path: Path, defaults: str) -
     (problem,) = info.value.problems
     assert problem.line == 3
     assert "defaults" in problem.message
+
+
+def test_drift_names_owners_who_changed_and_disabled_by_hand() -> None:
+    live = live_of()
+    owned = live[1]
+    owned["metadata"].update(updatedBy="u-anna", updatedAt="2026-11-30T09:00:00Z")
+    live[0]["enabled"] = False
+    live[0]["metadata"]["disabledCode"] = "MANUALLY"
+    tasks = tasks_from(TREE)
+    owners = Owners.of(ids(), declared_owners(tasks, None))
+    report = build_report(tasks, live, marker=MARKER, owners=owners)
+    by_name = {t.name: t for t in report.tasks}
+    assert [f.category for f in by_name["Sales ETL"].findings] == [Category.DISABLED_BY_HAND]
+    (modified,) = by_name["Owned"].findings
+    assert modified.category is Category.MODIFIED
+    assert "owned by Anna Berg; git declares Ben Okafor" in modified.message
+    assert modified.changed_by == ANNA.to_json()
+    assert modified.changed_at == "2026-11-30T09:00:00Z"
+    assert by_name["Owned"].owner == ANNA.to_json()
+    text = drift_text.render(report)
+    assert "Disabled by hand" in text
+    assert "last changed by Anna Berg at 2026-11-30T09:00:00Z" in text
+    assert "owner Anna Berg" in text
+    assert drift_json.task_json(by_name["Owned"])["owner"] == ANNA.to_json()

@@ -51,6 +51,7 @@ def task_json(task: TaskDrift) -> dict[str, Any]:
         "source": task.source,
         "task_id": task.task_id,
         "managed": task.managed,
+        "owner": task.owner,
         "status": task.status,
         "findings": [finding_json(f) for f in task.findings],
     }

@@ -70,6 +70,8 @@ def _where(task: TaskDrift) -> str:
     parts = [inline(task.source)] if task.source else []
     if task.task_id:
         parts.append(f"id {inline(task.task_id)}")
+    if task.owner:
+        parts.append(f"owner {inline(task.owner.get('name') or '')}")
     return "<br>".join(parts) or "—"
 
 

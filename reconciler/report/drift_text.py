@@ -79,10 +79,12 @@ def run_words(run: Mapping[str, Any] | None) -> str:
 
 
 def where(task: TaskDrift) -> str:
-    """`tasks/x.yaml, id 1234` (what is known of it)."""
+    """`tasks/x.yaml, id 1234, owner Anna Berg` (what is known of it)."""
     parts = [task.source] if task.source else []
     if task.task_id:
         parts.append(f"id {task.task_id}")
+    if task.owner:
+        parts.append(f"owner {task.owner.get('name')}")
     return ", ".join(parts)
 
 

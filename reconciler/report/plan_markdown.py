@@ -104,7 +104,6 @@ def _details(action: Action, now: datetime, names: Mapping[str, str]) -> str:
     if action.task_id:
         lines.append(f"Task id: {inline(action.task_id)}" + "  ")
     lines += [f"Reason: {inline(action.reason, 2000)}", ""]
-    lines += [f"- {inline(w, 2000)}" for w in owner_lines(action)]
     if action.kind is Kind.UPDATE:  # its inner changes go in the diff block below
         trigger = trigger_change_line(action, names)
         words = ([trigger] if trigger else []) + schedule_lines(action, now)
@@ -112,6 +111,7 @@ def _details(action: Action, now: datetime, names: Mapping[str, str]) -> str:
         words = what_lines(action, now, names)
     if action.delete_legacy and action.kind is not Kind.MIGRATE:
         words.append(f"then deletes legacy reload-task {action.delete_legacy}")
+    words = owner_lines(action) + words
     lines += [f"- {inline(w, 2000)}" for w in words]
     out = "\n".join(lines) + ("\n\n" if words else "\n")
     diff = _diff(action)
