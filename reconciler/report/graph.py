@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,9 +15,15 @@ class Diagram:
     edges: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+_LINE_BREAKS = re.compile("\r\n|[\r\n\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _mermaid_text(text: str) -> str:
+    """A label on one line of the diagram: quotes and angle brackets as entities, every line
+    break (CR too, which markdown reads as one) as `<br/>`, other control characters dropped."""
     escaped = text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
-    return escaped.replace("\n", "<br/>")
+    return _CONTROL.sub("", _LINE_BREAKS.sub("<br/>", escaped))
 
 
 def mermaid(diagram: Diagram, direction: str = "LR") -> str:

@@ -128,3 +128,25 @@ def test_a_hostile_task_name_does_not_steer_junit(evil_tenant: Path, runner: Cli
     (evil,) = [n for n in names if n.startswith("Evil")]
     assert evil == EVIL_NAME.replace("\x07", "\\u0007")
     assert not root.findall(".//x")
+
+
+def test_a_carriage_return_in_a_chained_name_stays_inside_its_diagram_line(
+    workdir: Path, runner: CliRunner
+) -> None:
+    name = "Up\r```\r# PWNED\r\u2028x"
+    (workdir / "tasks").mkdir()
+    (workdir / "tasks" / "a.yaml").write_text(
+        f"name: {json.dumps(name)}\nreload: {{appId: 00000000-0000-4000-8000-000000000001}}\n"
+        "schedule: {recurrence: 'RRULE:FREQ=DAILY;BYHOUR=6;BYMINUTE=0;BYSECOND=0', "
+        "timezone: UTC, startDateTime: '2026-01-01T06:00:00'}\n---\n"
+        f"name: Down\nreload: {{appId: 00000000-0000-4000-8000-000000000002}}\n"
+        f"after: {json.dumps(name)}\n"
+    )
+    for args in (["plan", "--format", "markdown"], ["graph"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        # markdown reads CR as a line break; U+2028 is one in the diagram (in JSON blocks it is not)
+        assert "\r" not in result.stdout
+        diagram = [line for line in result.stdout.split("\n") if line.startswith("  t0[")]
+        assert diagram and all("\u2028" not in line for line in diagram)
+        assert not [line for line in result.stdout.splitlines() if line.startswith("# PWNED")]
