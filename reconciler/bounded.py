@@ -9,7 +9,9 @@ system call, not 2 GB of memory. Task files and reconciler.yaml are bounded by
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
 DATA_FILE_BYTES = 256 * 1024 * 1024
@@ -26,9 +28,16 @@ def _size(limit: int) -> str:
 
 def read_bounded(path: Path | str, limit: int) -> bytes:
     """The bytes of `path`, or TooLarge when it holds more than `limit` bytes. OSError as open()
-    raises it (a missing file, a directory, no permission)."""
-    with open(path, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    raises it (a missing file, no permission), and for a directory or anything that is not a
+    regular file (a FIFO would wait for a writer, a device may never end)."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file ignores it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         if info.st_size > limit:
             raise TooLarge(f"file is larger than {_size(limit)} ({info.st_size} bytes)")
         data = handle.read(limit + 1)

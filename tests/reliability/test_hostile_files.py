@@ -210,3 +210,25 @@ def test_a_bad_saved_plan_is_one_line(tree: Path, runner: CliRunner, case: str) 
         plan.write_text("[]")
     line = _one_line_error(runner.invoke(app, ["apply", "plan.json"]))
     assert "saved plan" in line
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_saved_plan_that_is_not_a_regular_file_is_one_line(tree: Path, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(tree / "plan.json")  # nobody ever writes to it: reading it must not wait
+        planfile = "plan.json"
+    else:
+        planfile = "/dev/zero"  # never ends
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "apply", planfile],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot read the saved plan {planfile}: not a regular file"
+    ]
