@@ -182,3 +182,16 @@ def test_a_lost_create_is_found_by_name_time_and_content(
     client = cast(TenantClient, _Listing(stored))
     task = asyncio.run(find_created_task(client, _sent(), SINCE))
     assert (task or {}).get("id") == found
+
+
+def test_adoption_on_a_dropping_tenant_moves_the_marker_into_the_description_once() -> None:
+    emulator = _dropping()
+    made_by_hand = render.render(tasks_from(TREE)[0], {}, MARKER)
+    made_by_hand.pop("annotations")
+    emulator.put_task_raw(made_by_hand)
+    first = _apply(emulator, DESCRIBED, adopt=True)
+    assert first.ok, first.summary_line()
+    (adopted,) = [t for t in emulator.tasks() if t["name"] == "Sales ETL"]
+    assert adopted["description"] == f"Nightly sales extract\n[{MARKER}]"
+    assert _changes(emulator, DESCRIBED) == 0
+    assert _names(emulator) == Counter({"Sales ETL": 1, "Finance dashboard": 1})

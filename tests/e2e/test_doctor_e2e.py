@@ -294,3 +294,29 @@ def test_every_quirk_at_once_converges_with_the_profile_doctor_suggests(serve: S
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert cli("plan", "--detailed-exitcode").returncode == 0
     assert cli("drift", "--detailed-exitcode").returncode == 0
+
+
+LEGACY_TASK = {
+    "id": "64e5f6a7b8c9d0e1f2a3b4c5",
+    "appId": PROBE_APP,
+    "timeZone": "Europe/Berlin",
+    "recurrence": ["RRULE:FREQ=DAILY;BYHOUR=8;BYMINUTE=0;BYSECOND=0"],
+    "startDateTime": "2026-01-01T08:00:00",
+    "state": "Enabled",
+}
+
+
+def test_migrate_honours_the_marker_in_the_description(serve: Serve) -> None:
+    cli = serve("drop-annotations")
+    cli.tenant.emulator.add_legacy(dict(LEGACY_TASK))
+    _use_profile(cli, {"markerIn": "description"})
+    migrated = cli("migrate", "--out", "tasks/migrated")
+    assert migrated.returncode == 0, migrated.stderr
+    applied = cli("apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    (task,) = [
+        t for t in cli.tenant.emulator.tasks() if (t.get("metadata") or {}).get("migratedFrom")
+    ]
+    assert task["metadata"]["migratedFrom"] == LEGACY_TASK["id"]
+    assert task["description"].endswith(f"[{MARKER}]")
+    assert cli("plan", "--detailed-exitcode").returncode == 0
