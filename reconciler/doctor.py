@@ -139,7 +139,7 @@ def apps_check(
             "apps",
             Status.FAIL,
             expected,
-            f"{len(problems)} of {len(app_ids)} apps",
+            f"{len(problems)} of {len(app_ids)} apps cannot be reloaded",
             "; ".join(problems),
         )
     return Check("apps", Status.OK, expected, f"{len(app_ids)} apps, each may be reloaded")

@@ -19,9 +19,11 @@ from reconciler.doctor import (
     page_check,
 )
 from reconciler.errors import ApiError
+from reconciler.owners import Person
+from reconciler.qlik import users
 from reconciler.qlik.client import TASKS, JsonObject, TenantClient
 
-USERS_ME = "/api/v1/users/me"
+USERS_ME = f"{users.USERS}/me"
 
 
 @dataclass(slots=True)
@@ -86,8 +88,8 @@ async def _identity(client: TenantClient, oauth: bool) -> Check:
             f"unknown (HTTP {response.status_code})",
             "tasks will be owned by whoever the credentials belong to",
         )
-    user = client._object(response)
-    who = _person(user)
+    person = Person.from_user(client._object(response))
+    who = f"{person.name} ({person.id})"
     if not oauth:
         return Check(
             "identity",
@@ -96,36 +98,16 @@ async def _identity(client: TenantClient, oauth: bool) -> Check:
             who,
             "an API key acts only as its user: tasks are created and run as them",
         )
-    acting = await _may_impersonate(client, user)
-    if acting is None:
+    refused = await users.acting_check(client, person)
+    if refused is None:
         return Check("identity", Status.OK, expected, who, "may impersonate users")
     return Check(
         "identity",
         Status.WARN,
         expected,
         who,
-        f"may not impersonate users ({acting}): tasks are created and run as this client",
+        f"may not impersonate users ({refused}): tasks are created and run as this client",
     )
-
-
-def _person(user: JsonObject) -> str:
-    name = user.get("name") or user.get("email") or "?"
-    return f"{name} ({user.get('id', '?')})"
-
-
-async def _may_impersonate(client: TenantClient, user: JsonObject) -> str | None:
-    """None when the client may act as a user (itself, the least a grant allows), else why not."""
-    acting_as = getattr(client, "acting_as", None)
-    if acting_as is None:
-        return "this client cannot ask for impersonation tokens"
-    subject = user.get("subject")
-    lookup = ("subject", str(subject)) if subject else ("userId", str(user.get("id")))
-    try:
-        other: TenantClient = acting_as(*lookup)
-        await other._send("users_me", "GET", USERS_ME)
-    except ApiError as error:
-        return error.one_line()
-    return None
 
 
 async def _list(client: TenantClient, asked: int, out: ReadOnly) -> Check:

@@ -19,7 +19,7 @@ from reconciler.owners import (
     declared_owners,
     owner_problems,
 )
-from reconciler.qlik.client import PAGE_LIMIT, JsonObject, TenantClient, _quoted, scim_string
+from reconciler.qlik.client import JsonObject, TenantClient, _quoted, scim_string
 
 USERS = "/api/v1/users"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -42,7 +42,7 @@ async def get_user(client: TenantClient, user_id: str) -> Person | None:
 
 async def find_users(client: TenantClient, field: str, value: str) -> list[Person]:
     """Users whose `field` (id, subject, name, email, status) equals `value` (all pages)."""
-    params = {"limit": str(PAGE_LIMIT), "filter": f"{field} eq {scim_string(value)}"}
+    params = {"limit": str(client.page_limit), "filter": f"{field} eq {scim_string(value)}"}
     found = await client._pages("find_users", USERS, params)
     return [Person.from_user(doc) for doc in found or []]
 

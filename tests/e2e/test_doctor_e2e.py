@@ -81,9 +81,9 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     small tasks repository pointed at it."""
     running: list[tuple[Emulator, Any]] = []
 
-    def start(*quirks: str, seed_tasks: list[dict[str, Any]] | None = None) -> Cli:
+    def start(*quirks: str, seed_tasks: list[dict[str, Any]] | None = None, **config: Any) -> Cli:
         emulator = Emulator(
-            EmulatorConfig(api_key=API_KEY, quirks=quirks),
+            EmulatorConfig(api_key=API_KEY, quirks=quirks, **config),
             seed={"apps": APPS, "tasks": [dict(HAND_MADE), *(seed_tasks or [])]},
         )
         context = emulator.serve(host="127.0.0.1", port=0)
@@ -131,6 +131,7 @@ def test_a_plain_tenant_passes_and_nothing_but_the_canary_is_touched(serve: Serv
     assert all(c["status"] in ("ok", "warn") for c in report["checks"])
     probed = _checks(report)
     assert {n: probed[n]["status"] for n in PROBED} == dict.fromkeys(PROBED, "ok")
+    assert probed["identity"]["status"] == "ok" and "API key" in probed["identity"]["detail"]
     assert report["profile"] == {
         "stateType": "event",
         "specVersion": "0.8",
@@ -320,3 +321,15 @@ def test_migrate_honours_the_marker_in_the_description(serve: Serve) -> None:
     assert task["metadata"]["migratedFrom"] == LEGACY_TASK["id"]
     assert task["description"].endswith(f"[{MARKER}]")
     assert cli("plan", "--detailed-exitcode").returncode == 0
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_identity_tells_whether_an_oauth_client_may_impersonate(
+    serve: Serve, allowed: bool
+) -> None:
+    cli = serve(impersonation_clients=frozenset({"gitops"} if allowed else set()))
+    oauth = {"QLIK_API_KEY": "", "QLIK_CLIENT_ID": "gitops", "QLIK_CLIENT_SECRET": API_KEY}
+    result = cli("doctor", "--format", "json", **oauth)
+    identity = _checks(json.loads(result.stdout))["identity"]
+    assert identity["status"] == ("ok" if allowed else "warn"), identity
+    assert ("may not impersonate" in identity["detail"]) is not allowed
