@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler import model, normalize, render, taskfile, validate
+from reconciler import model, normalize, render, spellings, taskfile, validate
 from reconciler.load import LoadResult, load_text
 from reconciler.ownership import is_managed
 
@@ -223,7 +223,7 @@ def short_form(
     data["reload"] = {"appId": app_id, "partial": partial}
     sched = (live.get("start") or {}).get("schedule")
     if isinstance(sched, dict):
-        data["schedule"] = {k: v for k, v in sched.items() if v is not None}
+        data["schedule"] = _schedule_as_written(sched)
     elif isinstance(sched, str):
         return None
     after: list[dict[str, str]] = []
@@ -248,6 +248,20 @@ def short_form(
     if extra:
         data["annotations"] = extra
     return data
+
+
+def _schedule_as_written(schedule: Mapping[str, Any]) -> dict[str, Any]:
+    """The schedule in the spelling a person writes, whatever the tenant stored: a local time
+    without a `Z` the service appended, the RRULE with its prefix and FREQ first, cron as text."""
+    out = {k: v for k, v in schedule.items() if v is not None}
+    for key in ("startDateTime", "endDateTime"):
+        if key in out:
+            out[key] = spellings.date_time(out[key], out.get("timezone"))
+    if "recurrence" in out:
+        out["recurrence"] = spellings.rrule(out["recurrence"])
+    if "cron" in out:
+        out["cron"] = spellings.cron(out["cron"])
+    return out
 
 
 def _upstream(event: Mapping[str, Any], names_by_id: Mapping[str, str]) -> dict[str, str] | None:

@@ -239,7 +239,9 @@ class State(Strict):
 
 
 class Start(Strict):
-    stateName: NonEmpty
+    stateName: NonEmpty | None = Field(
+        default=None, description="The state to start at; default the first (the only) state."
+    )
     schedule: str | Schedule
 
 

@@ -152,11 +152,12 @@ def _structure(task: LoadedTask, problems: list[Problem]) -> None:
                                 f"declared: {', '.join(sorted(declared)) or 'none'}",
                             )
                         )
-        if spec.start is not None and spec.start.stateName not in {s.name for s in spec.states}:
+        named = spec.start.stateName if spec.start is not None else None
+        if named is not None and named not in {s.name for s in spec.states}:
             problems.append(
                 task.problem(
                     ("start", "stateName"),
-                    f"start.stateName {spec.start.stateName!r} names no state of this task",
+                    f"start.stateName {named!r} names no state of this task",
                 )
             )
     if app is None:

@@ -333,3 +333,35 @@ def test_a_hub_made_chain_with_other_event_names_comes_back_in_the_short_form(
     result = import_tasks(live, marker=MARKER)
     assert by_name(result)["Hub chain"].form == "short"
     assert_round_trips(written(result), live)
+
+
+def test_a_task_stored_in_the_tenants_own_spelling_imports_as_people_write_it() -> None:
+    from reconciler import render
+    from reconciler.emulator import quirks
+    from reconciler.load import LoadResult, load_text
+
+    text = (
+        "name: S\nreload: {appId: 116dbfae-7fb9-4983-8e23-5ccd8c508722}\n"
+        "schedule: {recurrence: 'RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYHOUR=6',"
+        " timezone: Europe/Zurich, startDateTime: '2026-01-01T06:00:00'}\n---\n"
+        "name: C\nreload: {appId: 116dbfae-7fb9-4983-8e23-5ccd8c508722}\n"
+        "schedule: {cron: '0 6 * * 1-5'}\n"
+    )
+    loaded = LoadResult()
+    load_text("t.yaml", text.encode(), {}, loaded)
+    spelled = quirks.resolve([q.name for q in quirks.QUIRKS if q.spelling])
+    live = []
+    for task in loaded.tasks:
+        doc = render.render(task, {}, MARKER)
+        doc.update(id=f"{task.name}-id", annotations=[])
+        quirks.rewrite_stored(spelled, doc)
+        live.append(doc)
+    result = import_tasks(live, marker=MARKER)
+    assert not result.skipped
+    schedules = {i.name: i.document.data["schedule"] for i in result.imported}
+    assert schedules["S"] == {
+        "recurrence": "RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYHOUR=6",
+        "timezone": "Europe/Zurich",
+        "startDateTime": "2026-01-01T06:00:00",
+    }
+    assert schedules["C"] == {"cron": "0 6 * * 1-5", "timezone": "UTC"}
