@@ -207,7 +207,7 @@ SPELLINGS = tuple(q.name for q in emulator_quirks.QUIRKS if q.spelling)
     ids=lambda quirks: "all-spellings" if quirks == SPELLINGS else quirks[0],
 )
 @settings(
-    max_examples=6,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -103,14 +103,17 @@ def changes(action: Action) -> list[Change]:
     (`actionMode`, `exclusive`, ...) is not a change a person needs to read about.
     """
     before, after = action.before or {}, action.after or {}
-    # Whole documents, so that rules reading other fields (a schedule's timezone, the state a
-    # start names, what git states) see them; then field by field.
-    have = normalize(before, desired=after) if before else {}
-    want = normalize(after) if after else {}
     out: list[Change] = []
     for field in action.fields or sorted(set(before) | set(after)):
-        old = have.get(field) if field in before else None
-        new = want.get(field) if field in after else None
+        # Field by field, the live side against what git states in that field: rules that
+        # relabel across fields (event names and the eventRefs naming them) stay out of the way.
+        wanted = {field: after[field]} if field in after else {}
+        old = (
+            normalize({field: before[field]}, desired=wanted).get(field)
+            if field in before
+            else None
+        )
+        new = normalize(wanted).get(field) if field in after else None
         if old is None or new is None or type(old) is not type(new):
             if old != new:
                 out.append(Change(field_label(field), old, new))
