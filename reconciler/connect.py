@@ -39,13 +39,27 @@ class Tenant:
     local: bool = False
 
 
+EXAMPLE_APPS: tuple[dict[str, str], ...] = (
+    {"id": "116dbfae-7fb9-4983-8e23-5ccd8c508722", "name": "Sales"},
+    {"id": "3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718", "name": "Budget"},
+    {"id": "5c1d9e8f-7a6b-4c3d-8e2f-1a0b9c8d7e6f", "name": "Data team monitoring"},
+    {"id": "4b3a2c1d-0e9f-4a8b-8c7d-6e5f4a3b2c1d", "name": "HR headcount"},
+    {"id": "6f67b6f1-3d0a-4c2e-9b1f-1a2b3c4d5e6f", "name": "Finance KPIs"},
+    {"id": "7a0c2f44-52de-4f3b-8d21-0e9f8a7b6c5d", "name": "Board pack"},
+    {"id": "8d7c6b5a-4e3f-4a2b-9c1d-0e9f8a7b6c5d", "name": "Campaign results"},
+    {"id": "0a6e3c9b-2d4f-4a8e-9c1b-7f6e5d4c3b2a", "name": "Stock"},
+)
+"""The apps the example task files reload (with the dev environment's vars): a new local tenant
+has them, so a plan of the example tree finds every app it names."""
+
+
 def local_seed() -> dict[str, Any]:
     """What a new local tenant holds: work a newcomer can migrate, and a task made by hand."""
     return {
         "apps": [
             {"id": "9c8b7a65-4321-4fed-8cba-987654321000", "name": "Inventory Monitor"},
             {"id": "1f2e3d4c-5b6a-4798-8877-665544332211", "name": "HR Absence"},
-            {"id": "3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718", "name": "Budget"},
+            *EXAMPLE_APPS,
         ],
         "legacyReloadTasks": [
             {

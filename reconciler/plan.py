@@ -168,8 +168,12 @@ class Plan:
         if not self.has_changes:
             return "No changes. The tenant matches git." + self._ignored_note()
         s = self.summary()
+        renames = sum(1 for a in self.of(Kind.UPDATE) if "name" in a.fields)
+        update = f"{s['update'] - renames} to update" + (
+            f", {renames} to rename" if renames else ""
+        )
         line = (
-            f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete, "
+            f"Plan: {s['create']} to create, {update}, {s['delete']} to delete, "
             f"{s['migrate']} to migrate."
         )
         if s["conflict"]:

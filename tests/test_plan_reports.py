@@ -399,7 +399,7 @@ def test_markdown_comment() -> None:
         in (mermaid)
     )
     assert "classDef create" in mermaid
-    assert "<details><summary><code>~</code> update <b>Sales ETL</b>: start</summary>" in comment
+    assert "<details><summary><code>~</code> update <b>Sales ETL</b>: schedule</summary>" in comment
     assert '```json\n[\n  {\n    "op": "replace",\n    "path": "/start"' in comment
     assert f'- schedule.recurrence: "{DAILY_6}"' in comment
     assert f'+ schedule.recurrence: "{DAILY_7}"' in comment

@@ -148,6 +148,6 @@ def test_a_chain_3000_deep_is_shown(workdir: Path, runner: CliRunner) -> None:
     result = runner.invoke(app, ["schedule", "--from", "2026-03-02", "--days", "1"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert any(line.endswith("T0") for line in lines)
-    deepest = [line for line in lines if "↳ [depth 2999] T2999" in line]
+    assert any(line.endswith("  T0") for line in lines)
+    deepest = [line for line in lines if line.endswith("T2999  (after T2998)")]
     assert len(deepest) == 1 and len(deepest[0]) < 200

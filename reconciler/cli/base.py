@@ -14,7 +14,7 @@ import os
 import tempfile
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -209,6 +209,32 @@ WritesOpt = Annotated[
         help="Write rate limit (Tier 2).",
     ),
 ]
+
+
+TzOpt = Annotated[
+    str,
+    typer.Option(
+        "--tz", help="Time zone of times and hourly slots (IANA name, e.g. Europe/Zurich)."
+    ),
+]
+MaxConcurrentOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-concurrent", min=1, help="Reloads at once beyond which a collision is listed."
+    ),
+]
+
+
+def zone(name: str) -> tzinfo:
+    """`--tz NAME` as a time zone, or a one-line error."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"--tz {name!r} is not an IANA time zone (e.g. Europe/Zurich)") from None
 
 
 def git_commit() -> str | None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reconciler.apps import app_ids_in, with_app_names
 from reconciler.cli.base import (
     AllowEmptyOpt,
     ConfigOpt,
@@ -37,6 +38,7 @@ from reconciler.errors import ApiError, ExitCode
 from reconciler.ignore import IgnoreRule
 from reconciler.plan import is_managed
 from reconciler.qlik import users
+from reconciler.qlik.apps import AppReader
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
 from reconciler.writer import check_target, write_file
 
@@ -107,6 +109,13 @@ async def compute_drift(
         ignore_rules=ignore_rules,
         owners=owners,
     )
+    # Apps by name beside their ids: one read per app the report names.
+    findings = [f for t in report.tasks for f in t.findings]
+    named = sorted({a for f in findings for a in app_ids_in(f.message)})
+    if named:
+        apps = await AppReader(tenant.client).read(named)
+        for finding in findings:
+            finding.message = with_app_names(finding.message, apps)
     report.warnings.extend(str(w) for w in desired.warnings)
     report.warnings.extend(warnings)
     return report

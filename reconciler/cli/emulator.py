@@ -86,6 +86,13 @@ def serve(
             "every client). Off by default, as in a real tenant.",
         ),
     ] = None,
+    open_apps: Annotated[
+        bool,
+        typer.Option(
+            "--open-apps",
+            help="Every app id is an app the caller may reload (default: only the seeded apps).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the local tenant over HTTP until interrupted.
 
@@ -111,6 +118,7 @@ def serve(
         random_seed=random_seed,
         quirks=tuple(name.strip() for name in names),
         impersonation_clients=frozenset(allow_impersonation or ()),
+        open_apps=open_apps,
     )
     try:
         serve_forever(

@@ -1,4 +1,4 @@
-"""Commands that work on task files alone, offline: validate, render, graph, schedule, schema."""
+"""Commands that work on task files alone, offline: validate, render, graph, schema."""
 
 from __future__ import annotations
 
@@ -199,44 +199,6 @@ def _trigger_label(task: Any) -> str:
     if any(e.get("type") == model.DATA_UPDATED for e in doc.get("events") or []):
         return f"{task.name}\non data update"
     return str(task.name)
-
-
-@app.command("schedule")
-@command
-def schedule_cmd(
-    tasks: TasksOpt = None,
-    config: ConfigOpt = None,
-    env: EnvOpt = None,
-    start: Annotated[
-        str | None,
-        typer.Option("--from", help="Start of the window, ISO 8601 (default: now, UTC)."),
-    ] = None,
-    days: Annotated[int, typer.Option("--days", min=1, max=366, help="Length of the window.")] = 7,
-) -> None:
-    """The next runs of every task over a window, chained tasks after their upstream.
-
-    Example: `reconciler schedule --from 2026-03-27 --days 3` (across a DST change)
-    """
-    from datetime import UTC, datetime, timedelta
-
-    from reconciler.report import timeline_text
-    from reconciler.timeline import build_timeline
-
-    settings = settings_for(config, tasks, env, None)
-    desired = read_tree(settings)
-    if start is None:
-        begin = utc_now()
-    else:
-        try:
-            begin = datetime.fromisoformat(start)
-        except ValueError:
-            raise ReconcilerError(
-                f"--from {start!r} is not an ISO 8601 date or date-time"
-            ) from None
-        if begin.tzinfo is None:
-            begin = begin.replace(tzinfo=UTC)
-    timeline = build_timeline(desired.tasks, begin, begin + timedelta(days=days))
-    typer.echo(timeline_text.render(timeline), nl=False)
 
 
 @app.command("schema")

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import typer
 
-from reconciler import hub_renames
 from reconciler.apply import ApplyResult, Guard, Status, apply_plan
 from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
 from reconciler.cli.base import (
@@ -23,11 +22,13 @@ from reconciler.cli.base import (
     DetailedExitcodeOpt,
     EnvOpt,
     KeepLegacyOpt,
+    MaxConcurrentOpt,
     NoPruneOpt,
     ReadsOpt,
     TargetOpt,
     TasksOpt,
     TenantOpt,
+    TzOpt,
     VerboseOpt,
     WritesOpt,
     app,
@@ -39,17 +40,16 @@ from reconciler.cli.base import (
     read_tree,
     settings_for,
     utc_now,
+    zone,
 )
-from reconciler.config import DefaultOwner, Settings
+from reconciler.cli.planning import Reading, compute_plan, refuse_problems
+from reconciler.config import Settings
 from reconciler.connect import Tenant
-from reconciler.desired import Desired
-from reconciler.errors import ExitCode, ProblemsFound, ReconcilerError
-from reconciler.load import paused_gc
-from reconciler.owners import annotate
-from reconciler.plan import Options, Plan, build_plan
+from reconciler.errors import ExitCode, ReconcilerError
+from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
+from reconciler.plan import Options, Plan
 from reconciler.preconditions import check_fresh
 from reconciler.progress import BarReporter, LineReporter, outcome_line
-from reconciler.qlik import users
 from reconciler.report import plan_json, plan_markdown, plan_text
 from reconciler.writer import check_target, write_file
 
@@ -58,46 +58,6 @@ class PlanFormat(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
-
-
-async def _compute_plan(
-    read: Callable[[], Desired],
-    tenant: Tenant,
-    options: Options,
-    default_owner: DefaultOwner | None = None,
-) -> tuple[Plan, list[dict[str, Any]]]:
-    """The plan, and the live listing it was made from.
-
-    The task files are read (`read`, in a thread) while the listing's pages arrive: a plan takes
-    about as long as the longer of the two, not their sum. Problems in the task files are
-    reported before any error of the tenant, as when they were read first."""
-    with paused_gc():  # thousands of documents are built here, none of them cyclic
-        listing = asyncio.create_task(tenant.client.list_tasks())
-        try:
-            desired = await asyncio.to_thread(read)
-        except BaseException:
-            listing.cancel()
-            await asyncio.gather(listing, return_exceptions=True)
-            raise
-        live = await listing
-        legacy = None
-        if any(t.spec.migrateFrom for t in desired.tasks):
-            legacy = await tenant.client.list_legacy_reload_tasks()
-        plan = build_plan(desired.tasks, live, options, legacy=legacy)
-        # Owners by name, and writes as declared owners: refused before anything is written.
-        owners, problems = await users.plan_owners(
-            tenant.client, desired.tasks, live, default_owner
-        )
-        if problems:
-            raise ProblemsFound(problems)
-        annotate(plan, desired.tasks, live, owners, options.marker)
-        hub_renames.mark(plan)
-    plan.warnings.extend(str(w) for w in desired.warnings)
-    if legacy is None and any(t.spec.migrateFrom for t in desired.tasks):
-        plan.warnings.append(
-            "this tenant has no legacy reload-tasks endpoint: migrateFrom is ignored"
-        )
-    return plan, live
 
 
 def _connect(settings: Settings, read: Callable[[], object], *args: Any, **kwargs: Any) -> Tenant:
@@ -132,9 +92,15 @@ def plan_cmd(
     target: TargetOpt = None,
     allow_empty: AllowEmptyOpt = False,
     reads_per_minute: ReadsOpt = 1000,
+    tz: TzOpt = "UTC",
+    max_concurrent: MaxConcurrentOpt = DEFAULT_MAX_CONCURRENT,
     verbose: VerboseOpt = False,
 ) -> None:
     """Show what apply would change in the tenant, without changing anything.
+
+    Before anything is written, preflight checks the plan against the tenant (apps exist and
+    may be reloaded, at most 10 tasks and one data-update task per app, no end in the past):
+    a problem makes plan exit 1.
 
     Example: `reconciler plan --env prod --format markdown --out plan.json`
     """
@@ -150,18 +116,24 @@ def plan_cmd(
     )
     if out is not None:
         check_target(out)
+    zone(tz)
+    reading = Reading(zone_name=tz, max_concurrent=max_concurrent)
     opened = _connect(settings, read, reads_per_minute)
 
-    async def run() -> Plan:
+    async def run() -> tuple[Plan, Insight]:
         async with opened.client:
-            plan, _ = await _compute_plan(read, opened, options, settings.default_owner)
-            return plan
+            plan, _, insight = await compute_plan(
+                read, opened, options, settings.default_owner, reading
+            )
+            return plan, insight
 
-    plan = asyncio.run(run())
+    plan, insight = asyncio.run(run())
     now = utc_now()
     requests = opened.client.requests.total
-    if out is not None:
-        _write_plan(out, plan, opened, now, requests)
+    if out is not None and not insight.problems:
+        _write_plan(out, plan, opened, now, requests, insight)
+    elif out is not None:
+        err(f"the plan has problems: not saved to {out}")
     if fmt is PlanFormat.json:
         typer.echo(
             plan_json.render(
@@ -170,27 +142,37 @@ def plan_cmd(
                 generated_at=now,
                 git_commit=git_commit(),
                 requests=dict(opened.client.requests.by_operation),
+                insight=insight,
             )
         )
     elif fmt is PlanFormat.markdown:
-        typer.echo(plan_markdown.render(plan, now=now, tenant=opened.label), nl=False)
+        typer.echo(
+            plan_markdown.render(plan, now=now, tenant=opened.label, insight=insight), nl=False
+        )
     else:
         echo_coloured(
-            plan_text.render(plan, now=now, tenant=opened.label, requests=requests), PLAN_COLOURS
+            plan_text.render(
+                plan, now=now, tenant=opened.label, requests=requests, insight=insight
+            ),
+            PLAN_COLOURS,
         )
     if verbose:
         err(f"{requests} API request(s): {dict(opened.client.requests.by_operation)}")
+    refuse_problems(insight, listed=fmt is PlanFormat.text)
     if detailed_exitcode and plan.has_changes:
         raise typer.Exit(int(ExitCode.CHANGES))
 
 
-def _write_plan(path: Path, plan: Plan, opened: Tenant, now: datetime, requests: int) -> None:
+def _write_plan(
+    path: Path, plan: Plan, opened: Tenant, now: datetime, requests: int, insight: Insight
+) -> None:
     text = plan_json.render(
         plan,
         tenant=opened.url,
         generated_at=now,
         git_commit=git_commit(),
         requests=dict(opened.client.requests.by_operation),
+        insight=insight,
     )
     write_file(path, text)
     err(f"saved the plan to {path}; apply it with: reconciler apply {path}")
@@ -281,10 +263,14 @@ def apply_cmd(
                 live = await check_fresh(saved, opened.client)
                 plan = saved
             else:
-                plan, live = await _compute_plan(read, opened, options, settings.default_owner)
-                echo_coloured(
-                    plan_text.render(plan, now=utc_now(), tenant=opened.label), PLAN_COLOURS
+                plan, live, insight = await compute_plan(
+                    read, opened, options, settings.default_owner
                 )
+                echo_coloured(
+                    plan_text.render(plan, now=utc_now(), tenant=opened.label, insight=insight),
+                    PLAN_COLOURS,
+                )
+                refuse_problems(insight, listed=True)
             if not plan.changes:
                 return plan, None
             guard.check(plan, live, marker=settings.marker)

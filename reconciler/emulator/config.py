@@ -53,6 +53,9 @@ class EmulatorConfig:
     max_runs_per_task: int = 100
     max_cascade_runs: int = 200
     honour_enabled_on_create: bool = False
+    # Apps: only those seeded or added exist (404 otherwise, as in a tenant), each with its own
+    # `privileges`; with `open_apps` every app id is an app the caller may reload.
+    open_apps: bool = False
     patch_answers_204: bool = False  # the service may answer a PATCH 204 without a body
     fsync: bool = True
 

@@ -183,18 +183,29 @@ def get_reload(req: Request) -> Reply:
     return json_reply(200, public(reload))
 
 
+APP_PRIVILEGES = ("read", "update", "delete", "reload", "export", "duplicate", "change_owner")
+"""What the caller may do with an app unless the app says otherwise (`privileges` in its record)."""
+
+
 def get_app(req: Request) -> Reply:
-    app = req.core.state.apps.get(req.params["appId"])
+    """`{attributes, privileges}`. An app the tenant was never told about answers 404, unless
+    `open_apps` makes every app id one the caller may reload (a sandbox without an app catalog)."""
+    app_id = req.params["appId"]
+    app = req.core.state.apps.get(app_id)
+    if app is None and req.core.config.open_apps:
+        app = {"id": app_id, "name": f"App {app_id[:8]}"}
     if app is None:
-        raise ServiceError(404, f"app '{req.params['appId']}' not found", code="APP-404")
+        raise ServiceError(404, f"app '{app_id}' not found", code="APP-404")
+    hidden = ("id", "name", "description", "privileges")
     attributes = {
         "id": app["id"],
         "name": app.get("name", ""),
         "description": app.get("description", ""),
         "resourceType": "app",
-        **{k: v for k, v in app.items() if k not in ("id", "name", "description")},
+        **{k: v for k, v in app.items() if k not in hidden},
     }
-    return json_reply(200, {"attributes": attributes})
+    privileges = app.get("privileges", list(APP_PRIVILEGES))
+    return json_reply(200, {"attributes": attributes, "privileges": privileges})
 
 
 # -- OAuth2 client credentials -------------------------------------------------------------------

@@ -279,11 +279,16 @@ class Emulator(UserHooks):
         with self._locked() as state:
             return copy.deepcopy(list(state.legacy.values()))
 
-    def add_app(self, app_id: str, name: str, space_id: str | None = None) -> None:
+    def add_app(
+        self, app_id: str, name: str, space_id: str | None = None, privileges: Sequence[str] = ()
+    ) -> None:
+        """An app of the tenant; `privileges` are what the caller may do with it (default: all)."""
         with self._locked() as state:
             app: Doc = {"id": app_id, "name": name}
             if space_id:
                 app["spaceId"] = space_id
+            if privileges:
+                app["privileges"] = list(privileges)
             state.apps[app_id] = app
             state.dirty = True
 

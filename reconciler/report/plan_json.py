@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.errors import ReconcilerError
+from reconciler.insight import Insight
 from reconciler.plan import Action, Kind, Plan, RemoteTask
 
 FORMAT_VERSION = "1"
@@ -33,8 +34,10 @@ def document(
     generated_at: datetime,
     git_commit: str | None,
     requests: Mapping[str, int] | None,
+    insight: Insight | None = None,
 ) -> dict[str, Any]:
-    """The plan as a JSON-ready dict: changes in apply order, conflicts apart."""
+    """The plan as a JSON-ready dict: changes in apply order, conflicts apart; with `insight`,
+    the preflight problems, the apps the plan names and the chained tasks schedule changes move."""
     return {
         "format_version": FORMAT_VERSION,
         "tenant": tenant,
@@ -48,6 +51,9 @@ def document(
         "legacy": [t.to_json() for t in plan.legacy],
         "warnings": list(plan.warnings),
         "requests": dict(requests) if requests is not None else None,
+        "problems": [p.to_json() for p in insight.problems] if insight else [],
+        "apps": {k: v.to_json() for k, v in sorted(insight.apps.items())} if insight else {},
+        "impact": dict(insight.impact) if insight else {},
     }
 
 
@@ -58,10 +64,16 @@ def render(
     generated_at: datetime,
     git_commit: str | None,
     requests: Mapping[str, int] | None,
+    insight: Insight | None = None,
 ) -> str:
     """`document(...)` as indented JSON text, ending with a newline."""
     doc = document(
-        plan, tenant=tenant, generated_at=generated_at, git_commit=git_commit, requests=requests
+        plan,
+        tenant=tenant,
+        generated_at=generated_at,
+        git_commit=git_commit,
+        requests=requests,
+        insight=insight,
     )
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 

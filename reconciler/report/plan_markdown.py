@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.apps import AppBook, app_label, app_name
 from reconciler.chains import run_finished_upstreams
+from reconciler.insight import Insight
 from reconciler.owners import move_words
 from reconciler.plan import Action, Kind, Plan
+from reconciler.preflight import doc_app
 from reconciler.render import placeholder_name
-from reconciler.report import graph
+from reconciler.report import graph, plan_insight
 from reconciler.report.owner_words import moves_words, owner_lines
 from reconciler.report.plan_text import (
     changes,
@@ -36,6 +39,15 @@ LIMIT = 60_000
 CELL_MAX = 300
 GRAPH_MAX_EDGES = 300
 GRAPH_MAX_CHARS = 20_000
+HEADING_WORDS: Mapping[str, str] = {
+    "start": "schedule",
+    "events": "trigger",
+    "states": "reload",
+    "enabled": "enabled",
+    "keepActive": "keep active",
+    "specVersion": "spec version",
+}
+"""The changed fields in a details heading, in Qlik words."""
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _SPACES = re.compile(r"\s+")
 
@@ -77,7 +89,7 @@ def _order(plan: Plan) -> list[Action]:
     return sorted(plan.changes, key=rank)  # stable: apply order among equals
 
 
-def _row(action: Action) -> str:
+def _row(action: Action, insight: Insight | None = None) -> str:
     reason = inline(action.reason)
     words = schedule_change_line(action)
     if words:
@@ -85,6 +97,9 @@ def _row(action: Action) -> str:
     move = move_words(action)
     if move:
         reason += "<br>" + inline(move)
+    moved = plan_insight.impact_line(action, insight)
+    if moved:
+        reason += "<br>" + inline(moved)
     where = inline(action.source) if action.source else "—"
     return (
         f"| `{action.symbol}` | {action.kind.value} | {inline(action.name)} | {where} "
@@ -92,12 +107,14 @@ def _row(action: Action) -> str:
     )
 
 
-def _details(action: Action, now: datetime, names: Mapping[str, str]) -> str:
+def _details(
+    action: Action, now: datetime, names: Mapping[str, str], insight: Insight | None = None
+) -> str:
     summary = (
         f"<code>{html.escape(action.symbol)}</code> {action.kind.value} <b>{_html(action.name)}</b>"
     )
     if action.fields:
-        summary += ": " + _html(", ".join(action.fields))
+        summary += ": " + _html(", ".join(HEADING_WORDS.get(f, f) for f in action.fields))
     lines = [f"<details><summary>{summary}</summary>", ""]
     if action.source:
         lines.append(f"File: {inline(action.source)}" + "  ")
@@ -108,7 +125,10 @@ def _details(action: Action, now: datetime, names: Mapping[str, str]) -> str:
         trigger = trigger_change_line(action, names)
         words = ([trigger] if trigger else []) + schedule_lines(action, now)
     else:
-        words = what_lines(action, now, names)
+        words = what_lines(action, now, names, insight.apps if insight else None)
+    moved = plan_insight.impact_line(action, insight)
+    if moved:
+        words.append(moved)
     if action.delete_legacy and action.kind is not Kind.MIGRATE:
         words.append(f"then deletes legacy reload-task {action.delete_legacy}")
     words = owner_lines(action) + words
@@ -142,9 +162,13 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-def diagram(plan: Plan) -> graph.Diagram:
-    """The chains the plan changes: touched tasks, their direct upstreams and downstreams."""
-    names = names_by_id(plan)
+def diagram(
+    plan: Plan, known: Mapping[str, str] | None = None, apps: AppBook | None = None
+) -> graph.Diagram:
+    """The chains the plan changes: touched tasks, their direct upstreams and downstreams.
+    `known` names live tasks by id (an upstream outside git is drawn by its name); `apps` names
+    the app a touched task reloads."""
+    names = {**(known or {}), **names_by_id(plan)}
     edges: dict[tuple[str, str], str] = {}
     outside: set[str] = set()  # ids of upstream tasks the plan knows nothing else about
     for action in plan.changes:
@@ -169,7 +193,10 @@ def diagram(plan: Plan) -> graph.Diagram:
             seen.add(node)
             if node in touched:
                 act = touched[node]
-                nodes.append((node, f"{act.symbol} {node}", act.kind.value))
+                label = f"{act.symbol} {node}"
+                app = doc_app(act.after or act.before or {})
+                name = app_name(app, apps or {}) if app else None
+                nodes.append((node, label + (f"\napp {name}" if name else ""), act.kind.value))
             else:
                 nodes.append((node, f"task {node}" if node in outside else node, ""))
     return graph.Diagram(nodes=nodes, edges=[(u, d, s) for (u, d), s in edges.items()])
@@ -233,38 +260,44 @@ def render(
     tenant: str | None = None,
     artifact_hint: str = "the plan.json artifact",
     limit: int = LIMIT,
+    insight: Insight | None = None,
 ) -> str:
     """The pull-request comment, shorter than `limit` characters."""
-    names = names_by_id(plan)
+    names = {**(insight.task_names if insight else {}), **names_by_id(plan)}
     ordered = _order(plan)
     see = f": see {artifact_hint}.\n"
     head = f"{COMMENT_MARKER}\n**{plan.summary_line()}{moves_words(plan)}**\n\n"
     if tenant:
         head += f"Tenant: {inline(tenant)}  \n"
     head += f"Next runs are counted from {format_run(now.astimezone(UTC))}.\n"
+    problems = plan_insight.problem_lines(insight)
+    if problems:
+        head += f"\n### {plan_insight.PROBLEMS_TITLE}\n\n"
+        head += "".join(f"- {inline(p, 2000)}\n" for p in problems)
     table = _Part(
         "\n",
         "| | Action | Task | File | Reason |\n| --- | --- | --- | --- | --- |\n",
-        [_row(a) for a in ordered],
+        [_row(a, insight) for a in ordered],
         lambda n, shown: f"\n… {_more(n, shown, 'changes')} are not shown{see}",
     )
-    graph_part = _graph_part(plan, see)
-    conflicts, unmanaged, legacy, warnings = _listings(plan, see)
+    graph_part = _graph_part(plan, see, names, insight.apps if insight else None)
+    day_part = _day_part(insight, see) if ordered else _Part("", "", [], lambda n, shown: "")
+    conflicts, unmanaged, legacy, warnings = _listings(plan, see, insight.apps if insight else {})
     budget = limit - 1 - len(head)
     details_title = "\n### Details\n\n"
     details_note = len(f"\n… details of {_more(len(ordered), 1, 'changes')} are not shown{see}")
-    others = [table, graph_part, conflicts, unmanaged, legacy, warnings]
+    others = [table, graph_part, day_part, conflicts, unmanaged, legacy, warnings]
     over = sum(p.size(p.shown) for p in others) - budget
     if ordered:
         over += len(details_title) + details_note
-    for part in (unmanaged, legacy, graph_part, table, warnings, conflicts):
+    for part in (unmanaged, legacy, day_part, graph_part, table, warnings, conflicts):
         if over <= 0:
             break
         over -= part.fit(over)
     room = -over  # what is left for details: they are cut first, so rendered only while they fit
     blocks: list[str] = []
     for action in ordered if room > 0 else []:
-        block = _details(action, now, names)
+        block = _details(action, now, names, insight)
         if len(block) > room:
             break
         blocks.append(block)
@@ -277,12 +310,12 @@ def render(
                 f"\n… details of {_more(len(ordered) - len(blocks), len(blocks), 'changes')} "
                 f"are not shown{see}"
             )
-    text = head + table.text() + graph_part.text() + details
+    text = head + table.text() + graph_part.text() + day_part.text() + details
     text += conflicts.text() + unmanaged.text() + legacy.text() + warnings.text()
     return text if len(text) < limit else text[: limit - 2] + "…\n"
 
 
-def _listings(plan: Plan, see: str) -> tuple[_Part, _Part, _Part, _Part]:
+def _listings(plan: Plan, see: str, apps: AppBook) -> tuple[_Part, _Part, _Part, _Part]:
     """Conflicts, unmanaged tasks, legacy reload-tasks and warnings, as lists that can be cut."""
 
     def cut_note(what: str) -> Callable[[int, int], str]:
@@ -300,14 +333,17 @@ def _listings(plan: Plan, see: str) -> tuple[_Part, _Part, _Part, _Part]:
     unmanaged = _Part(
         "\n### Not managed: never changed\n\n",
         "",
-        [f"- {inline(u.name)} ({_id_and(u.id, u.detail)})\n" for u in plan.unmanaged],
+        [
+            f"- {inline(u.name)} ({_id_and(u.id, plan_insight.app_detail(u.detail, apps))})\n"
+            for u in plan.unmanaged
+        ],
         cut_note("unmanaged tasks"),
     )
     legacy = _Part(
         "\n### Legacy reload-tasks not migrated\n\n",
         "",
         [
-            f"- {inline(t.id)}: app {inline(t.name)}"
+            f"- {inline(t.id)}: app {inline(app_label(t.name, apps))}"
             + (f" ({inline(t.detail)})\n" if t.detail else "\n")
             for t in plan.legacy
         ],
@@ -330,8 +366,10 @@ def _more(cut: int, shown: int, what: str) -> str:
     return f"{cut} more {what}" if shown else f"the {cut} {what}"
 
 
-def _graph_part(plan: Plan, see: str) -> _Part:
-    chart = diagram(plan)
+def _graph_part(
+    plan: Plan, see: str, known: Mapping[str, str] | None = None, apps: AppBook | None = None
+) -> _Part:
+    chart = diagram(plan, known, apps)
     if not chart.edges:
         return _Part("", "", [], lambda n, shown: "")
     title = "\n### Chains that change\n\n"
@@ -340,3 +378,18 @@ def _graph_part(plan: Plan, see: str) -> _Part:
     if len(chart.edges) > GRAPH_MAX_EDGES or len(text) > GRAPH_MAX_CHARS:
         return _Part(title, "", [too_big], lambda n, shown: too_big)
     return _Part(title, "", [fenced(text, "mermaid")], lambda n, shown: too_big)
+
+
+def _day_part(insight: Insight | None, see: str) -> _Part:
+    """The next day's reloads before and after the change, and the collisions after it."""
+    day = insight.day if insight else None
+    apps = insight.apps if insight else {}
+    if day is None:
+        return _Part("", "", [], lambda n, shown: "")
+    text = plan_insight.markdown_day(
+        day, apps, fenced(plan_insight.mermaid_chart(day), "mermaid"), inline
+    )
+    if not text:
+        return _Part("", "", [], lambda n, shown: "")
+    too_big = f"\nThe reload chart does not fit here{see}"
+    return _Part("", "", [text], lambda n, shown: too_big)

@@ -18,10 +18,13 @@ from deepdiff import DeepDiff
 from deepdiff.helper import notpresent
 
 from reconciler import model, schedule
+from reconciler.apps import AppBook, app_label
 from reconciler.chains import run_finished_upstreams
+from reconciler.insight import Insight
 from reconciler.normalize import normalize
 from reconciler.plan import Action, Kind, Plan
 from reconciler.render import app_id, placeholder_name
+from reconciler.report import plan_insight
 from reconciler.report.owner_words import owner_lines
 
 GROUP_ORDER = (Kind.CREATE, Kind.MIGRATE, Kind.UPDATE, Kind.DELETE, Kind.CONFLICT)
@@ -32,6 +35,7 @@ FIELD_WORDS: Mapping[str, str] = {
     "events": "trigger",
     "states": "reload action",
     "enabled": "enabled",
+    "keepActive": "keep active",
 }
 """API field names in the words a Qlik person uses."""
 
@@ -212,14 +216,18 @@ def _events(doc: Mapping[str, Any]) -> list[Any]:
 
 
 def task_lines(
-    doc: Mapping[str, Any], names: Mapping[str, str], runs: Iterable[str] = ()
+    doc: Mapping[str, Any],
+    names: Mapping[str, str],
+    runs: Iterable[str] = (),
+    apps: AppBook | None = None,
 ) -> list[str]:
-    """What a task is: its app, its trigger (then `runs`, the schedule lines), whether it is
-    enabled."""
+    """What a task is: its app (by name when `apps` knows it), its trigger (then `runs`, the
+    schedule lines), whether it is enabled."""
     lines: list[str] = []
     app = app_id(doc)
     if app:
-        lines.append(f"app {app}" + (" (partial reload)" if _partial(doc) else ""))
+        label = app_label(app, apps or {})
+        lines.append(f"app {label}" + (" (partial reload)" if _partial(doc) else ""))
     lines.append(f"trigger: {trigger_words(doc, names)}")
     lines.extend(runs)
     if "enabled" in doc:
@@ -292,13 +300,15 @@ def patch_line(action: Action) -> str | None:
     return "patch: " + ", ".join(f"{op.get('op')} {op.get('path')}" for op in action.patch)
 
 
-def what_lines(action: Action, now: datetime, names: Mapping[str, str]) -> list[str]:
+def what_lines(
+    action: Action, now: datetime, names: Mapping[str, str], apps: AppBook | None = None
+) -> list[str]:
     """In words: what a created or deleted task is, or what an update changes; with schedules."""
     runs = schedule_lines(action, now)
     if action.kind in (Kind.CREATE, Kind.MIGRATE) and action.after:
-        return task_lines(action.after, names, runs)
+        return task_lines(action.after, names, runs, apps)
     if action.kind is Kind.DELETE and action.before:
-        return task_lines(action.before, names, runs)
+        return task_lines(action.before, names, runs, apps)
     lines = [str(c) for c in changes(action)] if action.kind is Kind.UPDATE else []
     trigger = trigger_change_line(action, names)
     return lines + ([trigger] if trigger else []) + runs
@@ -311,11 +321,16 @@ def header(action: Action) -> str:
     return f"{line}  ({quote(where)[1:-1]})" if where else line
 
 
-def detail_lines(action: Action, now: datetime, names: Mapping[str, str]) -> list[str]:
+def detail_lines(
+    action: Action, now: datetime, names: Mapping[str, str], insight: Insight | None = None
+) -> list[str]:
     """Everything below an action's header line, unindented."""
     lines = [action.reason] if action.reason else []
     lines += owner_lines(action)
-    lines += what_lines(action, now, names)
+    lines += what_lines(action, now, names, insight.apps if insight else None)
+    moved = plan_insight.impact_line(action, insight)
+    if moved:
+        lines.append(moved)
     if action.kind is Kind.UPDATE:
         lines += [line for line in (patch_line(action),) if line]
     if action.delete_legacy and action.kind is not Kind.MIGRATE:
@@ -334,26 +349,42 @@ def _listing(title: str, items: Iterable[str]) -> list[str]:
 
 
 def render(
-    plan: Plan, *, now: datetime, tenant: str | None = None, requests: int | None = None
+    plan: Plan,
+    *,
+    now: datetime,
+    tenant: str | None = None,
+    requests: int | None = None,
+    insight: Insight | None = None,
 ) -> str:
-    """The terminal plan: actions grouped by kind, then what is not managed, then the summary."""
-    names = names_by_id(plan)
+    """The terminal plan: preflight problems, actions grouped by kind, then what is not managed,
+    then the summary. `insight` names apps and upstream tasks outside the plan."""
+    names = {**(insight.task_names if insight else {}), **names_by_id(plan)}
+    apps = insight.apps if insight else {}
     lines: list[str] = [f"Tenant: {quote(tenant)[1:-1]}", ""] if tenant else []
+    lines += _listing(f"{plan_insight.PROBLEMS_TITLE}:", plan_insight.problem_lines(insight))
     for kind in GROUP_ORDER:
         for action in plan.of(kind):
             lines.append(header(action))
-            lines += [_indented(line) for line in detail_lines(action, now, names)]
+            lines += [_indented(line) for line in detail_lines(action, now, names, insight)]
             lines.append("")
     lines += _listing(
         f"Unmanaged tasks ({len(plan.unmanaged)}), not managed: never changed:",
         [
-            f"{quote(u.name)}  (id {u.id}" + (f", {u.detail})" if u.detail else ")")
+            f"{quote(u.name)}  (id {u.id}"
+            + (f", {plan_insight.app_detail(u.detail, apps)})" if u.detail else ")")
             for u in plan.unmanaged
         ],
     )
     lines += _listing(
         f"Legacy reload-tasks not migrated ({len(plan.legacy)}):",
-        [f"{t.id}  app {t.name}" + (f": {t.detail}" if t.detail else "") for t in plan.legacy],
+        [
+            f"{t.id}  app {app_label(t.name, apps)}" + (f": {t.detail}" if t.detail else "")
+            for t in plan.legacy
+        ],
+    )
+    lines += _listing(
+        "Reload collisions this change brings (next 24 h):",
+        plan_insight.collision_lines(insight.day if insight else None, apps, only_new=True),
     )
     lines += _listing("Warnings:", plan.warnings)
     last = plan.summary_line()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.connect import EXAMPLE_APPS
 from reconciler.emulator import Emulator, EmulatorConfig
 from tests.conftest import EXAMPLES, REPO
 
@@ -32,7 +33,8 @@ class LiveTenant:
 
 @pytest.fixture
 def tenant() -> Iterator[LiveTenant]:
-    emulator = Emulator(EmulatorConfig(api_key=API_KEY))
+    # The apps of the example tree exist, as in the local tenant; other apps answer 404.
+    emulator = Emulator(EmulatorConfig(api_key=API_KEY), seed={"apps": list(EXAMPLE_APPS)})
     with emulator.serve(host="127.0.0.1", port=0) as server:
         yield LiveTenant(emulator, server.url)
     assert not emulator.server_errors(), emulator.server_errors()

@@ -99,6 +99,8 @@ def test_drift_reports_every_category_in_every_format_and_only_reads(
     assert "CONSECUTIVE-FAILURES" in text.stdout
     assert "edited in the hub" in text.stdout
     assert "legacy reload-task" in text.stdout
+    # apps by name beside their ids: the hand-made task's (Budget) and the legacy task's
+    assert 'app "Budget" (3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718)' in text.stdout
 
     doc = json.loads(as_json.stdout)
     saved = json.loads((cli.project.root / "drift.json").read_text())

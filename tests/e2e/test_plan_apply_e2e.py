@@ -34,12 +34,25 @@ def _applied(cli: Cli) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_empty_tenant_plans_a_create_per_task_with_one_request(cli: Cli) -> None:
+def test_empty_tenant_plans_a_create_per_task_with_one_listing_each_and_one_read_per_app(
+    cli: Cli,
+) -> None:
     plan = _plan(cli)
     assert plan["format_version"] == "1"
     assert plan["summary"]["create"] == EXAMPLE_TASKS
     assert [c["action"] for c in plan["changes"]] == ["create"] * EXAMPLE_TASKS
-    assert plan["requests"] == {"list_tasks": 1, "users_me": 1}  # the listing, and who we are
+    apps = {
+        c["after"]["states"][0]["onEvents"][0]["actions"][0]["functionRef"]["arguments"]["appId"]
+        for c in plan["changes"]
+    }
+    assert len(apps) < EXAMPLE_TASKS  # two tasks share an app: it is read once
+    assert plan["requests"] == {
+        "list_tasks": 1,
+        "users_me": 1,  # who we are
+        "list_legacy_reload_tasks": 1,
+        "get_app": len(apps),
+    }
+    assert plan["problems"] == []
     assert cli("plan", "--detailed-exitcode").returncode == 2
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.connect import EXAMPLE_APPS
 from reconciler.emulator import Emulator, EmulatorConfig, quirks
 from tests.e2e.conftest import API_KEY, Cli, LiveTenant, Project
 
@@ -20,7 +21,7 @@ SPELLINGS = tuple(q.name for q in quirks.QUIRKS if q.spelling)
 @pytest.fixture
 def spelled(request: pytest.FixtureRequest) -> Iterator[LiveTenant]:
     config = EmulatorConfig(api_key=API_KEY, quirks=request.param)
-    emulator = Emulator(config)
+    emulator = Emulator(config, seed={"apps": list(EXAMPLE_APPS)})
     with emulator.serve(host="127.0.0.1", port=0) as server:
         yield LiveTenant(emulator, server.url)
     assert not emulator.server_errors(), emulator.server_errors()

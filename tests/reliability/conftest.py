@@ -45,6 +45,7 @@ def serve() -> Iterator[Callable[..., Served]]:
     def start(**config: Any) -> Served:
         config.setdefault("api_key", API_KEY)
         config.setdefault("oauth_clients", {CLIENT_ID: CLIENT_SECRET})
+        config.setdefault("open_apps", True)  # generated scenarios name apps of their own
         emulator = Emulator(EmulatorConfig(**config))
         context = emulator.serve(host="127.0.0.1", port=0)
         server = context.__enter__()

@@ -246,7 +246,7 @@ def test_a_crash_file_holds_no_secret(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug while planning")
 
-    monkeypatch.setattr("reconciler.cli.tenant.build_plan", broken)
+    monkeypatch.setattr("reconciler.cli.planning.build_plan", broken)
     env = {k: v for k, v in cli_env(served.url).items() if k.startswith(("QLIK_", "RECON"))}
     for credentials in CREDENTIALS.values():
         result = CliRunner().invoke(

@@ -1,0 +1,104 @@
+"""How plan and apply make a plan: the task files and the tenant read together, then what the
+plan knows of the tenant (apps, preflight problems, impact, the day's reloads)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import hub_renames, preflight
+from reconciler.cli.base import err, utc_now, zone
+from reconciler.config import DefaultOwner
+from reconciler.connect import Tenant
+from reconciler.desired import Desired
+from reconciler.errors import ProblemsFound, ReconcilerError
+from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
+from reconciler.insight import build as build_insight
+from reconciler.load import paused_gc
+from reconciler.owners import annotate
+from reconciler.plan import Options, Plan, build_plan
+from reconciler.qlik import users
+from reconciler.qlik.apps import AppReader
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a plan reads the tenant for people: the time zone of its chart, the collision limit."""
+
+    zone_name: str = "UTC"
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT
+
+
+async def compute_plan(
+    read: Callable[[], Desired],
+    tenant: Tenant,
+    options: Options,
+    default_owner: DefaultOwner | None = None,
+    reading: Reading = Reading(),
+) -> tuple[Plan, list[dict[str, Any]], Insight]:
+    """The plan, the live listing it was made from, and what it knows of the tenant (apps,
+    preflight problems, impact, the day's reloads).
+
+    The task files are read (`read`, in a thread) while the listing's pages arrive: a plan takes
+    about as long as the longer of the two, not their sum. Problems in the task files are
+    reported before any error of the tenant, as when they were read first."""
+    with paused_gc():  # thousands of documents are built here, none of them cyclic
+        listing = asyncio.create_task(tenant.client.list_tasks())
+        try:
+            desired = await asyncio.to_thread(read)
+        except BaseException:
+            listing.cancel()
+            await asyncio.gather(listing, return_exceptions=True)
+            raise
+        live = await listing
+        legacy = None
+        if any(t.spec.migrateFrom for t in desired.tasks):
+            legacy = await tenant.client.list_legacy_reload_tasks()
+        plan = build_plan(desired.tasks, live, options, legacy=legacy)
+        # Owners by name, and writes as declared owners: refused before anything is written.
+        owners, problems = await users.plan_owners(
+            tenant.client, desired.tasks, live, default_owner
+        )
+        if problems:
+            raise ProblemsFound(problems)
+        annotate(plan, desired.tasks, live, owners, options.marker)
+        hub_renames.mark(plan)
+    plan.warnings.extend(str(w) for w in desired.warnings)
+    if legacy is None and any(t.spec.migrateFrom for t in desired.tasks):
+        plan.warnings.append(
+            "this tenant has no legacy reload-tasks endpoint: migrateFrom is ignored"
+        )
+    # Legacy reload-tasks count toward an app's 10 tasks and reload too: read them for preflight
+    # and the day's reloads even when no task file migrates one (the plan does not list them then).
+    counted = legacy
+    if counted is None and not any(t.spec.migrateFrom for t in desired.tasks):
+        counted = await tenant.client.list_legacy_reload_tasks()
+    apps = await AppReader(tenant.client).read(preflight.apps_to_read(plan, live, counted))
+    insight, warnings = build_insight(
+        desired.tasks,
+        plan,
+        live,
+        counted,
+        apps,
+        now=utc_now(),
+        marker=options.marker,
+        tz=zone(reading.zone_name),
+        zone=reading.zone_name,
+        max_concurrent=reading.max_concurrent,
+    )
+    plan.warnings.extend(warnings)
+    return plan, live, insight
+
+
+def refuse_problems(insight: Insight, *, listed: bool) -> None:
+    """Exit 1 when preflight found problems; `listed`: they are in what was printed already."""
+    if not insight.problems:
+        return
+    if not listed:
+        for problem in insight.problems:
+            err(str(problem))
+    raise ReconcilerError(
+        f"{len(insight.problems)} problem(s) that the tenant would refuse; nothing was written"
+    )
