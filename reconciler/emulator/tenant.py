@@ -284,12 +284,9 @@ class Emulator(UserHooks):
     ) -> None:
         """An app of the tenant; `privileges` are what the caller may do with it (default: all)."""
         with self._locked() as state:
-            app: Doc = {"id": app_id, "name": name}
-            if space_id:
-                app["spaceId"] = space_id
-            if privileges:
-                app["privileges"] = list(privileges)
-            state.apps[app_id] = app
+            app: Doc = {"id": app_id, "name": name, "spaceId": space_id}
+            app["privileges"] = list(privileges)
+            state.apps[app_id] = {k: v for k, v in app.items() if v}  # unset fields left out
             state.dirty = True
 
     def runs(self, task_id: str | None = None) -> list[Doc]:
