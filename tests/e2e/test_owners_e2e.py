@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from reconciler import render
+from reconciler.connect import EXAMPLE_APPS
 from reconciler.emulator import Emulator, EmulatorConfig
 from tests.conftest import APP_A
 from tests.e2e.conftest import API_KEY, Cli, LiveTenant, Project
@@ -36,7 +37,7 @@ def _tenant(*allowed: str) -> Iterator[LiveTenant]:
         oauth_clients={CLIENT_ID: CLIENT_SECRET},
         impersonation_clients=frozenset(allowed),
     )
-    emulator = Emulator(config)
+    emulator = Emulator(config, seed={"apps": list(EXAMPLE_APPS)})
     with emulator.serve(host="127.0.0.1", port=0) as server:
         yield LiveTenant(emulator, server.url)
     assert not emulator.server_errors(), emulator.server_errors()
