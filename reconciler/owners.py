@@ -113,9 +113,12 @@ def declared_owners(
     return out
 
 
-def owner_problems(declared: Mapping[str, Declared], ids: Identities) -> list[Problem]:
+def owner_problems(
+    declared: Mapping[str, Declared], ids: Identities, *, acting: bool = True
+) -> list[Problem]:
     """Why the caller cannot make each declared owner the owner of its task: one located
-    problem per task, saying what to change."""
+    problem per task, saying what to change. Without `acting`, only owners that are no user or
+    cannot own tasks (what a report that writes nothing still needs to say)."""
     problems: list[Problem] = []
     caller = ids.caller.name
     for name, want in declared.items():
@@ -136,7 +139,7 @@ def owner_problems(declared: Mapping[str, Declared], ids: Identities) -> list[Pr
                     "the account"
                 )
             )
-        elif person.id == ids.caller.id:
+        elif person.id == ids.caller.id or not acting:
             continue
         elif not ids.oauth:
             problems.append(

@@ -311,3 +311,19 @@ def test_drift_names_owners_who_changed_and_disabled_by_hand() -> None:
     assert "last changed by Anna Berg at 2026-11-30T09:00:00Z" in text
     assert "owner Anna Berg" in text
     assert drift_json.task_json(by_name["Owned"])["owner"] == ANNA.to_json()
+
+
+@pytest.mark.parametrize(
+    ("spec", "reported"),
+    [
+        ("nobody@example.com", True),
+        ("carla@example.com", True),
+        ("ben@example.com", False),  # an API key could not act as Ben, but drift writes nothing
+    ],
+)
+def test_drift_reports_only_owners_that_cannot_own(spec: str, reported: bool) -> None:
+    text = f"name: Owned\nowner: {spec}\nreload: {{appId: {APP_B}}}\n"
+    problems = owner_problems(
+        declared_owners(tasks_from(text), None), ids(oauth=False), acting=False
+    )
+    assert bool(problems) is reported

@@ -96,7 +96,7 @@ async def compute_drift(
     legacy = await _legacy(tenant, warnings)
     last = await _last_runs(tenant, live, marker) if runs else None
     # Owners and who changed a task, by name; drift reads only, so nobody is acted as here.
-    owners, _ = await users.plan_owners(
+    owners, unowned = await users.plan_owners(
         tenant.client, desired.tasks, live, default_owner, check_acting=False
     )
     report = build_report(
@@ -118,6 +118,7 @@ async def compute_drift(
             finding.message = with_app_names(finding.message, apps)
     report.warnings.extend(str(w) for w in desired.warnings)
     report.warnings.extend(warnings)
+    report.warnings.extend(str(p) for p in unowned)
     return report
 
 

@@ -121,7 +121,8 @@ async def plan_owners(
     check_acting: bool = True,
 ) -> tuple[Owners, list[Problem]]:
     """Who owns each live task and who will write each task of git, read once per person; and
-    the located problems of declared owners the caller cannot act as (none when not checked)."""
+    the located problems of declared owners the caller cannot act as (without `check_acting`,
+    only of owners that are no user or cannot own tasks)."""
     declared = declared_owners(tasks, default)
     ids = await read_identities(
         client,
@@ -129,5 +130,4 @@ async def plan_owners(
         [want.spec for want in declared.values()],
         check_acting=check_acting,
     )
-    problems = owner_problems(declared, ids) if check_acting else []
-    return Owners.of(ids, declared), problems
+    return Owners.of(ids, declared), owner_problems(declared, ids, acting=check_acting)
