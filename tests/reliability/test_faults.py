@@ -89,7 +89,9 @@ def test_300_mixed_changes_converge_under_faults(tmp_path: Path, seed: int) -> N
 def test_the_cli_applies_through_faults_over_http(
     tmp_path: Path, serve: Callable[..., Served]
 ) -> None:
-    served = serve(rate_window_s=1.0, random_seed=7)
+    # The random faults fall on requests in the order they arrive, a plan's users requests
+    # included: this seed leaves the dropped and the late create for the client to resolve.
+    served = serve(rate_window_s=1.0, random_seed=11)
     emulator = served.emulator
     ready = prepare(emulator, 7, 30, tmp_path)
     # Half the in-process failure rate: over real HTTP every retry waits its real backoff.
