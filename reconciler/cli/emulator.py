@@ -67,7 +67,9 @@ def serve(
         typer.Option(
             "--quirk",
             metavar="NAME",
-            help="Store or answer the way some real tenants do (repeatable); see the README.",
+            help="Store or answer the way some real tenants do (repeatable): "
+            + ", ".join(quirks.known()[:-1])
+            + " (a name ending in -N takes a number, e.g. page-limit-50); see the README.",
         ),
     ] = None,
     quirks_: Annotated[
