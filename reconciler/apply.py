@@ -24,7 +24,13 @@ from reconciler.ownership import is_managed
 from reconciler.plan import Action, Kind, Plan
 from reconciler.preconditions import check_owned
 from reconciler.qlik.client import TenantClient
-from reconciler.recovery import CLOCK_SKEW, MarkerLostError, find_created_task, marker_lost
+from reconciler.recovery import (
+    CLOCK_SKEW,
+    MarkerLostError,
+    adoption_lost,
+    find_created_task,
+    marker_lost,
+)
 
 ENABLE = [{"op": "replace", "path": "/enabled", "value": True}]
 
@@ -275,12 +281,21 @@ class _Run:
         notes = []
         if action.patch:
             writer = self._writer(action)
-            await writer.patch_task(action.task_id, self._resolved(action.patch, action))
+            answer = await writer.patch_task(action.task_id, self._resolved(action.patch, action))
+            if not is_managed(action.before or {}, self.marker):  # an adoption
+                await self._check_adopted(action.name, action.task_id, answer)
             notes.append("patched " + ", ".join(action.fields))
             notes.extend(owner_notes(action))
         if action.delete_legacy:
             self.legacy.append((action, action.task_id, action.delete_legacy))
         return action.task_id, "; ".join(notes)
+
+    async def _check_adopted(self, name: str, task_id: str, answer: Any) -> None:
+        """An adopted task must now carry the marker (read back when the answer does not show it)."""
+        if answer is None or not is_managed(answer, self.marker):
+            answer = await self.client.get_task(task_id)
+        if not is_managed(answer, self.marker):
+            raise adoption_lost(name, task_id)
 
     async def finish_migrations(self) -> None:
         """Delete the legacy reload-tasks migrated in this run, last, and only when every other

@@ -81,6 +81,17 @@ async def marker_lost(
     )
 
 
+def adoption_lost(name: str, task_id: str) -> MarkerLostError:
+    """The error that stops apply when a task it adopted does not keep the marker: every later
+    run would adopt it again, and move its ownership each time."""
+    return MarkerLostError(
+        f"the tenant did not keep the ownership marker on {name!r} ({task_id}), which apply just "
+        "adopted: every run would adopt it again. Run `reconciler doctor --probe APP_ID` to see "
+        "where this tenant keeps it, and set `markerIn` (annotations or description) under "
+        "`profile:` in reconciler.yaml"
+    )
+
+
 def _created_at(task: Mapping[str, Any]) -> datetime | None:
     raw = (task.get("metadata") or {}).get("createdAt")
     try:

@@ -50,11 +50,13 @@ def _client(emulator: Emulator, profile: Profile) -> ProfiledClient:
     )
 
 
-def _apply(emulator: Emulator, profile: Profile, *, adopt: bool = False) -> ApplyResult:
+def _apply(
+    emulator: Emulator, profile: Profile, *, adopt: bool = False, tree: str = TREE
+) -> ApplyResult:
     async def run() -> ApplyResult:
         async with _client(emulator, profile) as client:
             live = await client.list_tasks()
-            plan = build_plan(tasks_from(TREE), live, Options(marker=MARKER, adopt=adopt))
+            plan = build_plan(tasks_from(tree), live, Options(marker=MARKER, adopt=adopt))
             return await apply_plan(plan, client, marker=MARKER)
 
     return asyncio.run(run())
@@ -195,3 +197,16 @@ def test_adoption_on_a_dropping_tenant_moves_the_marker_into_the_description_onc
     assert adopted["description"] == f"Nightly sales extract\n[{MARKER}]"
     assert _changes(emulator, DESCRIBED) == 0
     assert _names(emulator) == Counter({"Sales ETL": 1, "Finance dashboard": 1})
+
+
+def test_an_adoption_the_tenant_does_not_keep_stops_apply() -> None:
+    emulator = _dropping()
+    made_by_hand = {**render.render(tasks_from(TREE)[0], {}, MARKER), "description": "by hand"}
+    made_by_hand.pop("annotations")
+    emulator.put_task_raw(made_by_hand)
+    for _ in range(2):
+        result = _apply(emulator, DEFAULT, adopt=True, tree=TREE.split("---")[0])
+        assert result.stopped is not None
+        assert "adopted" in result.stopped and "markerIn" in result.stopped
+        assert "reconciler doctor" in result.stopped
+        assert _names(emulator)["Sales ETL"] == 1
