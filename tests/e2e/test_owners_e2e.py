@@ -203,3 +203,26 @@ def test_drift_reports_an_owner_changed_behind_gits_back(
         == _user(oauth_tenant, "Ben Okafor")["id"]
     )
     assert cli("drift", "--detailed-exitcode").returncode == 0
+
+
+def test_a_saved_plan_writes_as_the_owner_it_names(
+    project: Project, oauth_tenant: LiveTenant
+) -> None:
+    cli = OAuthCli(project, oauth_tenant)
+    project.write("tasks/owned.yaml", OWNED)
+    planned = cli("plan", "--out", "plan.json")
+    assert planned.returncode == 0, planned.stderr
+    text = (project.root / "plan.json").read_text()
+    assert CLIENT_SECRET not in text
+    issued = set(oauth_tenant.emulator._core.tokens)
+    assert not [
+        w for w in TOKEN_LIKE.findall(text) if hashlib.sha256(w.encode()).hexdigest() in issued
+    ]
+    saved = json.loads(text)
+    (create,) = [c for c in saved["changes"] if c["name"] == "Owned by Ben"]
+    assert create["act_as"] == "subject:auth0|ben-okafor"  # a user lookup, never a token
+    applied = cli("apply", "plan.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "written as Ben Okafor" in applied.stdout
+    ben = _user(oauth_tenant, "Ben Okafor")
+    assert _task(oauth_tenant, "Owned by Ben")["metadata"]["ownerId"] == ben["id"]
