@@ -75,7 +75,12 @@ def build(
         problems=checked.problems,
         task_names={str(d.get("id")): str(d.get("name")) for d in live},
         impact=impact(plan, live, marker),
-        day=day_chart(plan, live, legacy, marker, now, tz, zone, max_concurrent),
+        # The day's reloads only move with a change: a plan without one draws no chart.
+        day=(
+            day_chart(plan, live, legacy, marker, now, tz, zone, max_concurrent)
+            if plan.changes
+            else None
+        ),
     )
     return insight, checked.warnings
 

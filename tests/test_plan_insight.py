@@ -195,3 +195,10 @@ def test_a_rename_counts_as_a_rename_in_the_summary() -> None:
     assert plan.summary_line() == (
         "Plan: 0 to create, 0 to update, 1 to rename, 0 to delete, 0 to migrate."
     )
+
+
+def test_a_plan_without_changes_draws_no_chart() -> None:
+    plan, found = _insight(sales(), live(sales()))
+    assert not plan.changes and found.day is None
+    _, changed = _insight(sales(DAILY_7), live(sales()))
+    assert changed.day is not None
