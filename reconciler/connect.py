@@ -3,7 +3,9 @@
 With no tenant configured, plan and apply run against the local tenant: the emulator, in-process,
 persisted in `.reconciler/local-tenant.json` and seeded on first use with a few legacy reload-tasks
 and one unmanaged task, so that a newcomer sees migration and conflicts. In CI (`CI=true`) a missing
-tenant is an error instead: a pipeline must never reconcile a scratch file by mistake.
+tenant is an error instead: a pipeline must never reconcile a scratch file by mistake. So are
+credentials without a tenant: they say a real tenant was meant (a pipeline whose QLIK_TENANT_URL
+variable is missing), and the local tenant would make that look like success.
 """
 
 from __future__ import annotations
@@ -153,6 +155,12 @@ def open_tenant(
             timeout=timeout_from(environ),
         )
         return Tenant(client=client, label=client.tenant_url, url=client.tenant_url)
+    if Credentials.present_in(environ):
+        raise ConfigError(
+            "credentials are set but no tenant is configured: set QLIK_TENANT_URL, --tenant, or "
+            "the environment's `tenant` in reconciler.yaml (unset QLIK_API_KEY, QLIK_CLIENT_ID "
+            "and QLIK_CLIENT_SECRET to use the local tenant)"
+        )
     if environ.get("CI", "").lower() == "true":
         raise ConfigError(
             "no tenant configured and CI=true: refusing to use the local tenant in CI; set "

@@ -23,6 +23,7 @@ import typer
 import yaml
 
 from reconciler import __version__
+from reconciler.cli.contract import ContractGroup
 from reconciler.config import Settings, resolve_settings
 from reconciler.connect import Tenant, open_tenant
 from reconciler.desired import Desired, read_desired
@@ -43,6 +44,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode="markdown",
+    cls=ContractGroup,
 )
 
 P = ParamSpec("P")

@@ -123,10 +123,21 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _listen(host: str, port: int, emulator: Emulator) -> _Server:
+    """A server bound to `host:port`; a port in use (or not allowed) is a ValueError of one line."""
+    try:
+        return _Server((host, port), emulator)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port "
+            "(0 picks a free one)"
+        ) from None
+
+
 @contextmanager
 def serving(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningServer]:
     """Serve `emulator` in a background thread until the block ends."""
-    server = _Server((host, port), emulator)
+    server = _listen(host, port, emulator)
     bound_port = int(server.server_address[1])
     thread = threading.Thread(
         target=server.serve_forever,
@@ -157,7 +168,7 @@ def serve_forever(
     """Serve a tenant until interrupted (Ctrl-C returns normally). `on_ready` is called once the
     socket listens, with the actual port (useful with port 0)."""
     emulator = Emulator(config, state_file=state_file, seed=seed, clock=clock)
-    server = _Server((host, port), emulator)
+    server = _listen(host, port, emulator)
     bound_port = int(server.server_address[1])
     if on_ready is not None:
         on_ready(RunningServer(host, bound_port, _url(host, bound_port), emulator))

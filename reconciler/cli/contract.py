@@ -1,0 +1,61 @@
+"""What the command line promises whatever version of its parser is installed.
+
+Exit code 2 means "there are changes" (`--detailed-exitcode`), so a usage error (an unknown option,
+a missing argument) must exit 1, not the 2 the parser uses by default. And a flag takes no value, so
+`--help` shows none: no `<bool>` placeholder beside `--adopt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+import typer.core
+
+from reconciler.errors import ExitCode
+
+_UsageError: type[Exception] = typer.BadParameter.__mro__[1]
+"""The parser's usage-error class (a bad parameter is one kind of usage error); typer releases
+differ in where it lives, so it is found from the class typer exports."""
+assert _UsageError.__name__ == "UsageError", _UsageError
+
+
+@contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    try:
+        yield
+    except _UsageError as exc:
+        exc.exit_code = int(ExitCode.ERROR)  # type: ignore[attr-defined]
+        raise
+
+
+def _commands(command: Any) -> Iterator[Any]:
+    yield command
+    for sub in getattr(command, "commands", {}).values():
+        yield from _commands(sub)
+
+
+def _hide_flag_placeholders(root: Any, ctx: typer.Context) -> None:
+    """A flag's value is its presence: give every flag, `--help` included, an empty placeholder."""
+    for command in _commands(root):
+        for param in command.get_params(ctx):
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+
+
+class ContractGroup(typer.core.TyperGroup):
+    """The root command: usage errors anywhere below it exit 1; flags show no placeholder."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _usage_errors_exit_1():
+            return super().make_context(*args, **kwargs)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        _hide_flag_placeholders(self, ctx)  # before `--help` is acted on
+        return list(super().parse_args(ctx, args))
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors_exit_1():
+            return super().invoke(ctx)
