@@ -259,7 +259,7 @@ def test_apply_without_a_terminal_needs_auto_approve(cli: Cli, tenant: LiveTenan
 
 
 def test_ci_without_a_tenant_is_an_error(cli: Cli) -> None:
-    result = cli("plan", QLIK_TENANT_URL="", CI="true")
+    result = cli("plan", QLIK_TENANT_URL="", QLIK_API_KEY="", CI="true")
     assert result.returncode == 1
     assert "CI=true" in result.stderr
 
