@@ -16,10 +16,18 @@ import typer.core
 
 from reconciler.errors import ExitCode
 
-_UsageError: type[Exception] = typer.BadParameter.__mro__[1]
-"""The parser's usage-error class (a bad parameter is one kind of usage error); typer releases
-differ in where it lives, so it is found from the class typer exports."""
-assert _UsageError.__name__ == "UsageError", _UsageError
+
+def _usage_error_class() -> type[Exception]:
+    """The parser's usage-error class, of which a bad parameter is one kind. typer releases differ
+    in where it lives (click's, or typer's own copy of click), so it is found from what typer
+    exports."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "UsageError" and issubclass(cls, Exception):
+            return cls
+    return typer.BadParameter
+
+
+_UsageError = _usage_error_class()
 
 
 @contextmanager
