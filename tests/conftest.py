@@ -27,8 +27,9 @@ def runner() -> CliRunner:
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty working directory (no reconciler.yaml) the CLI runs in."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("QLIK_TENANT_URL", raising=False)
-    monkeypatch.delenv("QLIK_API_KEY", raising=False)
+    # Neither the caller's tenant, credentials nor CI=true (both refuse the local tenant) leak in.
+    for name in ("QLIK_TENANT_URL", "QLIK_API_KEY", "QLIK_CLIENT_ID", "QLIK_CLIENT_SECRET", "CI"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("RECONCILER_ENV", raising=False)
     return tmp_path
 
