@@ -205,7 +205,7 @@ def test_an_adoption_the_tenant_does_not_keep_stops_apply() -> None:
     made_by_hand.pop("annotations")
     emulator.put_task_raw(made_by_hand)
     for _ in range(2):
-        result = _apply(emulator, DEFAULT, adopt=True, tree=TREE.split("---")[0])
+        result = _apply(emulator, DEFAULT, adopt=True, tree=TREE.split("---", maxsplit=1)[0])
         assert result.stopped is not None
         assert "adopted" in result.stopped and "markerIn" in result.stopped
         assert "reconciler doctor" in result.stopped
