@@ -10,7 +10,6 @@ variable is missing), and the local tenant would make that look like success.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +21,12 @@ from reconciler.errors import ConfigError
 from reconciler.model import MARKER
 from reconciler.profile import DEFAULT, Profile
 from reconciler.qlik.auth import Credentials, Secret
+from reconciler.qlik.bounds import Bounds
 from reconciler.qlik.client import OnRetry, RateLimits, RetryPolicy
 from reconciler.qlik.profiled import ProfiledClient
 
 LOCAL_STATE = Path(".reconciler") / "local-tenant.json"
 LOCAL_URL = "http://127.0.0.1"
-TIMEOUT_VARIABLE = "RECONCILER_TIMEOUT"
-DEFAULT_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(slots=True)
@@ -111,20 +109,6 @@ def local_seed() -> dict[str, Any]:
     }
 
 
-def timeout_from(environ: Mapping[str, str]) -> float:
-    """Seconds to wait for each answer of the tenant: RECONCILER_TIMEOUT, default 60."""
-    raw = environ.get(TIMEOUT_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = math.nan
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ConfigError(f"{TIMEOUT_VARIABLE} must be a positive number of seconds, not {raw!r}")
-    return seconds
-
-
 def open_tenant(
     tenant_url: str | None,
     environ: Mapping[str, str],
@@ -137,7 +121,9 @@ def open_tenant(
     marker: str = MARKER,
 ) -> Tenant:
     """A client for the configured tenant, or for the embedded local tenant when none is set; it
-    speaks the tenant's `profile` and knows the managed tasks by `marker`."""
+    speaks the tenant's `profile`, knows the managed tasks by `marker`, and is held to the bounds
+    set in the environment (`RECONCILER_TIMEOUT`, ...)."""
+    bounds = Bounds.from_env(environ)
     if tenant_url:
         if not Credentials.present_in(environ):
             raise ConfigError(
@@ -152,7 +138,8 @@ def open_tenant(
             limits=limits,
             retry=retry,
             on_retry=on_retry,
-            timeout=timeout_from(environ),
+            timeout=bounds.timeout,
+            bounds=bounds,
         )
         return Tenant(client=client, label=client.tenant_url, url=client.tenant_url)
     if Credentials.present_in(environ):
@@ -183,5 +170,7 @@ def open_tenant(
         retry=retry,
         on_retry=on_retry,
         limits=RateLimits(reads_per_minute=1_000_000, writes_per_minute=1_000_000),
+        timeout=bounds.timeout,
+        bounds=bounds,
     )
     return Tenant(client=client, label=f"local tenant ({LOCAL_STATE})", url="local", local=True)

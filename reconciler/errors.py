@@ -5,6 +5,7 @@
     ├── ConfigError                 reconciler.yaml, flags, environment variables
     ├── ApiError                    the tenant answered with an error (qlik/ raises it)
     │   └── AmbiguousWriteError     a POST whose outcome is unknown (the connection dropped)
+    ├── BoundExceeded               the tenant made the command meet one of its bounds
     ├── StalePlanError              a saved plan no longer matches the tenant (exit 3)
     └── GuardRefusedError           a safety guard refused (exit 4)
 
@@ -123,6 +124,11 @@ class AmbiguousWriteError(ApiError):
 
     POST is never retried blindly; the caller resolves the ambiguity by listing.
     """
+
+
+class BoundExceeded(ReconcilerError):
+    """The tenant made the command meet one of its bounds (its deadline, the time it may be held
+    back by 429s, the pages or items of a listing): the command stops, nothing more is sent."""
 
 
 class StalePlanError(ReconcilerError):

@@ -22,7 +22,9 @@ from tenacity.stop import stop_base
 
 from reconciler import __version__
 from reconciler.errors import AmbiguousWriteError, ApiError
+from reconciler.qlik import answers
 from reconciler.qlik.auth import Credentials, QlikAuth, TokenError, validate_tenant_url
+from reconciler.qlik.bounds import Bounds, Budget
 from reconciler.qlik.error_body import api_error, with_note
 from reconciler.qlik.limits import (
     RETRYABLE_STATUSES,
@@ -42,13 +44,14 @@ from reconciler.qlik.limits import (
     tier_for,
 )
 
-__all__ = ["OnRetry", "RateLimits", "RequestCounter", "RetryPolicy", "TenantClient"]
+__all__ = ["Bounds", "OnRetry", "RateLimits", "RequestCounter", "RetryPolicy", "TenantClient"]
 
 log = logging.getLogger("reconciler.qlik")
 
 JsonObject = dict[str, Any]
 OnRetry = Callable[[str, int, float, str], None]  # (operation, attempt, wait_seconds, reason)
 FindCreated = Callable[[], Awaitable[JsonObject | None]]
+Check = Callable[[JsonObject, int | None], None]
 
 TASKS = "/api/scheduling/tasks"
 LEGACY_TASKS = "/api/v1/reload-tasks"
@@ -84,11 +87,14 @@ class _Call:
 class _OutOfTime(stop_base):
     """Stop when the next wait would end past the operation's time budget (on the injected clock)."""
 
-    def __init__(self, clock: Clock, start: float, seconds: float) -> None:
+    def __init__(self, clock: Clock, start: float, seconds: float, deadline: float) -> None:
         self._clock, self._start, self._seconds = clock, start, seconds
+        self._deadline = deadline
 
     def __call__(self, retry_state: RetryCallState) -> bool:
-        return self._clock() - self._start + retry_state.upcoming_sleep > self._seconds
+        now = self._clock()
+        wake = now + retry_state.upcoming_sleep
+        return wake - self._start > self._seconds or wake >= self._deadline
 
 
 def _quoted(segment: str) -> str:
@@ -118,10 +124,15 @@ class TenantClient:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_connections: int = 16,
         page_limit: int = PAGE_LIMIT,
+        bounds: Bounds | None = None,
     ) -> None:
         self.tenant_url = validate_tenant_url(tenant_url)
         self.page_limit = page_limit
         self.is_oauth = credentials.is_oauth
+        if bounds is None:
+            read = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
+            bounds = Bounds(timeout=read or DEFAULT_TIMEOUT.read or 60.0)
+        self.bounds = bounds
         if not isinstance(timeout, httpx.Timeout):
             # Seconds to wait for an answer; connecting never waits longer than the default.
             timeout = httpx.Timeout(
@@ -133,6 +144,7 @@ class TenantClient:
         self._sleep = sleep
         self._clock = clock
         self._on_retry = on_retry
+        self.budget = Budget(bounds, clock)
         self._throttle = Throttle(self.limits, clock=clock, sleep=sleep)
         self._auth = QlikAuth(
             credentials,
@@ -193,14 +205,14 @@ class TenantClient:
         params = {"limit": str(self.page_limit), "sort": "+createdAt"}
         if filter is not None:
             params["filter"] = filter
-        pages = await self._pages("list_tasks", TASKS, params)
+        pages = await self._pages("list_tasks", TASKS, params, check=answers.check_task)
         assert pages is not None
         return pages
 
     async def find_tasks_by_name(self, name: str) -> list[JsonObject]:
         """Tasks named exactly `name` (the service compares case-insensitively; we do not)."""
         params = {"limit": str(self.page_limit), "filter": f"name eq {scim_string(name)}"}
-        found = await self._pages("find_tasks_by_name", TASKS, params)
+        found = await self._pages("find_tasks_by_name", TASKS, params, check=answers.check_task)
         assert found is not None
         return [task for task in found if task.get("name") == name]
 
@@ -210,7 +222,7 @@ class TenantClient:
     async def _read_task(self, task_id: str) -> JsonObject:
         """The task as the tenant stores it (what the client's own checks compare with)."""
         response = await self._send("get_task", "GET", f"{TASKS}/{_quoted(task_id)}")
-        return self._object(response)
+        return self._task(response)
 
     async def create_task(
         self,
@@ -236,7 +248,7 @@ class TenantClient:
                     raise
                 unknown = error
             else:
-                return self._object(response)
+                return self._task(response)
             wait = self.retry.delay(attempt)
             more = (
                 attempt < self.retry.max_attempts
@@ -270,7 +282,7 @@ class TenantClient:
         else:
             if response.status_code == 204 or not response.content.strip():
                 return None
-            return self._object(response)
+            return self._task(response)
         task = await self._read_task(task_id)
         if _patch_holds(task, ops):
             log.info("PATCH %s: refused on retry, but the lost attempt applied it", task_id)
@@ -282,7 +294,7 @@ class TenantClient:
         response = await self._send("put_task", "PUT", f"{TASKS}/{_quoted(task_id)}", body=doc)
         if response.status_code == 204 or not response.content.strip():
             return await self._read_task(task_id)
-        return self._object(response)
+        return self._task(response)
 
     async def delete_task(self, task_id: str) -> None:
         await self._send("delete_task", "DELETE", f"{TASKS}/{_quoted(task_id)}")
@@ -314,7 +326,13 @@ class TenantClient:
         """Every legacy reload-task (all pages), or None when the tenant no longer has the legacy
         endpoint (404 on the first page)."""
         params = {"limit": str(self.page_limit)}
-        return await self._pages("list_legacy_reload_tasks", LEGACY_TASKS, params, missing_ok=True)
+        return await self._pages(
+            "list_legacy_reload_tasks",
+            LEGACY_TASKS,
+            params,
+            missing_ok=True,
+            check=answers.check_legacy,
+        )
 
     async def delete_legacy_reload_task(self, legacy_id: str) -> None:
         path = f"{LEGACY_TASKS}/{_quoted(legacy_id)}"
@@ -336,11 +354,13 @@ class TenantClient:
         *,
         missing_ok: bool = False,
         max_items: int | None = None,
+        check: Check | None = None,
     ) -> list[JsonObject] | None:
         """All items of a paged list, following `links.next.href` until it is absent. Any page
-        failing fails the whole list: a short list would look like deleted tasks."""
+        failing fails the whole list: a short list would look like deleted tasks. `check` refuses
+        a malformed item; a list longer than the bounds allow stops the command."""
         items: list[JsonObject] = []
-        ids: set[object] = set()
+        ids: set[str] = set()
         url: str | httpx.URL = path
         query: Mapping[str, str] | None = params
         seen: set[str] = set()
@@ -353,11 +373,18 @@ class TenantClient:
             data = doc.get("data")
             if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
                 raise self._malformed(response, "the answer has no list of data")
-            for item in data:
+            for index, item in enumerate(data):
+                if check is not None:
+                    try:
+                        check(item, len(items) + index)
+                    except answers.Malformed as exc:
+                        raise self._malformed(response, str(exc)) from None
                 key = item.get("id")
-                if key is None or key not in ids:
+                if not isinstance(key, str) or key not in ids:
                     items.append(item)
-                    ids.add(key)
+                    if isinstance(key, str):
+                        ids.add(key)
+            self.budget.check_listing(_what(response), len(seen) + 1, len(items))
             if max_items is not None and len(items) >= max_items:
                 return items[:max_items]
             href = _next_href(doc)
@@ -368,6 +395,7 @@ class TenantClient:
                 raise self._malformed(response, "the next page link is not a URL")
             if str(next_url) in seen:
                 raise self._malformed(response, "the next page link repeats a page")
+            self.budget.check_listing(_what(response), len(seen) + 2, len(items))
             seen.add(str(next_url))
             url, query = next_url, None
 
@@ -397,7 +425,7 @@ class TenantClient:
         policy = self.retry
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.max_attempts)
-            | _OutOfTime(self._clock, self._clock(), policy.max_seconds),
+            | _OutOfTime(self._clock, self._clock(), policy.max_seconds, self.budget.deadline),
             wait=self._wait,
             retry=retry_if_exception_type(_Again),
             sleep=self._sleep,
@@ -415,7 +443,10 @@ class TenantClient:
 
     async def _attempt(self, call: _Call) -> httpx.Response:
         tier = tier_for(call.method)
+        what = f"{call.method} {_path_of(call.url)}"
+        self.budget.check_deadline(what)
         await self._throttle.acquire(tier)
+        self.budget.check_deadline(what)
         call.attempts += 1
         self.requests.sent(call.operation)
         request = self._http.build_request(
@@ -424,13 +455,22 @@ class TenantClient:
         path = request.url.path
         failure: tuple[Failure, str, str] | None = None
         token_error: TokenError | None = None
+        too_large = False
+        limit = self.budget.request_seconds()
         try:
-            response = await self._http.send(request, auth=self._acting or httpx.USE_CLIENT_DEFAULT)
+            async with asyncio.timeout(limit):
+                response = await self._receive(request)
         except httpx.HTTPError as exc:
             kind, what = classify_failure(exc, request)
             failure = (kind, what, self._auth.scrub(str(exc)))
         except TokenError as exc:
             token_error = exc
+        except TimeoutError:
+            failure = (Failure.MAYBE_SENT, self.budget.timed_out(limit), "")
+        except _TooLarge:
+            too_large = True
+        if too_large:
+            raise ApiError(call.method, path, 0, title=self.budget.too_large())
         # Errors are raised below, outside the handlers: nothing chains to an httpx exception (its
         # request holds the Authorization header).
         if token_error is not None:
@@ -453,6 +493,11 @@ class TenantClient:
         verdict = decide_response(call.method, status, retry_after_from(response.headers))
         if status == 429:
             self.requests.throttled += 1
+            seconds = verdict.retry_after
+            seconds = self.retry.delay(call.attempts) if seconds is None else seconds
+            if seconds <= self.retry.max_seconds:  # else the operation gives up without waiting
+                blocked = self._throttle.buckets[tier_for(call.method)].blocked_until
+                self.budget.hold(what, seconds, blocked)
         if verdict.action is Action.DONE or status in call.expected:
             return response
         if call.method == "DELETE" and status == 404 and call.maybe_processed:
@@ -477,6 +522,24 @@ class TenantClient:
             cls=error_cls,
         )
         return self._act(verdict, error)
+
+    async def _receive(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` and read its answer, at most `bounds.max_bytes` of it."""
+        auth = self._acting or httpx.USE_CLIENT_DEFAULT
+        response = await self._http.send(request, auth=auth, stream=True)
+        try:
+            parts: list[bytes] = []
+            size = 0
+            async for part in response.aiter_bytes():
+                size += len(part)
+                if size > self.bounds.max_bytes:
+                    raise _TooLarge
+                parts.append(part)
+            # What `Response.aread()` does, with the byte count checked on the way.
+            response._content = b"".join(parts)
+        finally:
+            await response.aclose()
+        return response
 
     def _act(self, verdict: Verdict, error: ApiError) -> httpx.Response:
         if verdict.action is Action.RETRY:
@@ -520,16 +583,33 @@ class TenantClient:
 
     def _object(self, response: httpx.Response) -> JsonObject:
         try:
-            doc = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
-            doc = None
-        if not isinstance(doc, dict):
-            raise self._malformed(response, "the answer is not a JSON object")
+            return answers.json_object(response.content)
+        except answers.Malformed as exc:
+            raise self._malformed(response, str(exc)) from None
+
+    def _task(self, response: httpx.Response) -> JsonObject:
+        doc = self._object(response)
+        try:
+            answers.check_task(doc)
+        except answers.Malformed as exc:
+            raise self._malformed(response, str(exc)) from None
         return doc
 
     def _malformed(self, response: httpx.Response, why: str) -> ApiError:
         request = response.request
         return ApiError(request.method, request.url.path, response.status_code, title=why)
+
+
+class _TooLarge(Exception):
+    """Internal: an answer longer than the bounds allow."""
+
+
+def _path_of(url: str | httpx.URL) -> str:
+    return url.path if isinstance(url, httpx.URL) else url.partition("?")[0]
+
+
+def _what(response: httpx.Response) -> str:
+    return f"{response.request.method} {response.request.url.path}"
 
 
 def _again(state: RetryCallState) -> _Again:

@@ -30,6 +30,7 @@ from reconciler.load import LoadedTask, load_tree
 from reconciler.model import MARKER
 from reconciler.plan import Options, Plan, build_plan
 from reconciler.qlik.auth import Credentials, Secret
+from reconciler.qlik.bounds import Bounds
 from reconciler.qlik.client import RateLimits, RetryPolicy, TenantClient
 from reconciler.validate import validate
 
@@ -286,7 +287,10 @@ def in_process_client(
 ) -> TenantClient:
     extra: dict[str, Any] = {}
     if time_scale is not None:
-        extra = {"clock": time_scale, "sleep": time_scale.sleep}
+        # On a clock running faster than real time, an hour of deadline is seconds of real
+        # time: the bounds of a command are the subject of test_hostile_tenant.py, not here.
+        unbounded = Bounds(deadline=10.0**9, max_wait=10.0**9)
+        extra = {"clock": time_scale, "sleep": time_scale.sleep, "bounds": unbounded}
     return TenantClient(
         "http://127.0.0.1",
         Credentials(api_key=Secret(emulator.config.api_key or "reliability-key")),
