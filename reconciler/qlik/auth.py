@@ -12,7 +12,7 @@ import math
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
@@ -27,6 +27,34 @@ _KEPT_TOKENS = 64  # tokens remembered to scrub them from text (one per owner ac
 TOKEN_MARGIN_SECONDS = 60.0
 # When the token answer has no expires_in, assume a short life rather than a long one.
 DEFAULT_TOKEN_SECONDS = 3600.0
+UNSENDABLE = (
+    "holds a character an HTTP header cannot carry (a line break, a space, a control character "
+    "or a letter outside ASCII)"
+)
+
+
+def header_safe(value: str) -> bool:
+    """Whether `value` can go in an Authorization header as it is: visible ASCII only (RFC 9110
+    field values; RFC 6750 tokens have no spaces). Anything else would make httpx refuse the
+    header with an error that quotes it."""
+    return all("!" <= ch <= "~" for ch in value)
+
+
+def spellings(value: str) -> set[str]:
+    """Every way `value` may be written in a message: as is, escaped as in JSON, Python string
+    and bytes reprs, percent-encoded, and each of its lines when it has several."""
+    forms = {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        repr(value)[1:-1],
+        ascii(value)[1:-1],
+        repr(value.encode("utf-8", "backslashreplace"))[2:-1],
+        quote(value, safe=""),
+        quote_plus(value),
+    }
+    forms.update(part for part in value.splitlines() if len(part.strip()) >= 8)
+    return {form for form in forms if len(form) >= 4}
 
 
 class Secret:
@@ -96,6 +124,8 @@ class Credentials:
             raise ConfigError(
                 "no credentials: set QLIK_API_KEY, or QLIK_CLIENT_ID and QLIK_CLIENT_SECRET"
             )
+        if self.api_key is not None and not header_safe(self.api_key.reveal()):
+            raise ConfigError(f"the API key (QLIK_API_KEY) {UNSENDABLE}; set it to the key alone")
 
     @property
     def is_oauth(self) -> bool:
@@ -315,6 +345,10 @@ class QlikAuth(httpx.Auth):
         margin = min(TOKEN_MARGIN_SECONDS, seconds / 2)
         self._revealed.append(token)  # recent tokens, to scrub them from text
         del self._revealed[:-_KEPT_TOKENS]
+        if not header_safe(token):
+            raise TokenError(
+                "POST", TOKEN_PATH, answer.status_code, title=f"the access token {UNSENDABLE}"
+            )
         self._token = _Token(Secret(token), self._clock() + seconds - margin)
 
     def _error(self, answer: httpx.Response, body: bytes) -> ApiError:
@@ -330,8 +364,8 @@ class QlikAuth(httpx.Auth):
         )
 
     def scrub(self, text: str) -> str:
-        """`text` with every secret this flow knows replaced by `***`."""
-        for value in self.secret_values():
-            if len(value) >= 4:
-                text = text.replace(value, "***")
+        """`text` with every secret this flow knows, in any spelling, replaced by `***`."""
+        forms = {form for value in self.secret_values() for form in spellings(value)}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, "***")
         return text

@@ -161,3 +161,62 @@ async def test_no_impersonation_path_shows_a_secret(
     texts += [caplog.text, captured.out, captured.err]
     texts += [record.getMessage() for record in caplog.records]
     assert all(SECRET not in text for text in texts), name
+
+
+# A secret with a character no header can carry: httpx refuses the header with an error that
+# quotes it, escaped (`b'Bearer SECRET-abc\\n123-XYZ'`), where a plain search for it finds nothing.
+HALVES = ("SECRET-abc", "123-XYZ-second-half")
+UNSENDABLE = [f"{HALVES[0]}{sep}{HALVES[1]}" for sep in ("\n", "\r\n", "\t", " ", "\x00", "é")]
+
+
+def _no_half_in(texts: list[str]) -> None:
+    for text in texts:
+        for half in HALVES:
+            assert half not in text, "a part of the secret appears"
+
+
+@pytest.mark.parametrize("key", UNSENDABLE, ids=repr)
+def test_an_api_key_no_header_can_carry_is_refused_without_showing_it(key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Credentials.from_env({"QLIK_API_KEY": key})
+    _no_half_in(_texts(info.value))
+    assert "QLIK_API_KEY" in str(info.value)
+
+
+@pytest.mark.parametrize("token", UNSENDABLE, ids=repr)
+@pytest.mark.parametrize(("op_name", "operation"), OPERATIONS, ids=[o[0] for o in OPERATIONS])
+async def test_an_access_token_no_header_can_carry_is_refused_without_showing_it(
+    make_client: MakeClient,
+    caplog: pytest.LogCaptureFixture,
+    token: str,
+    op_name: str,
+    operation: Operation,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": token, "expires_in": 3600})
+        return httpx.Response(200, json={"id": "t1", "data": []})
+
+    async with make_client(handler=handler, credentials=OAUTH) as client:
+        with pytest.raises(ApiError) as info:
+            await operation(client)
+    _no_half_in([*_texts(info.value), caplog.text])
+    assert "/oauth/token" in info.value.one_line()
+
+
+def test_scrubbing_finds_every_spelling_of_a_secret() -> None:
+    from reconciler.qlik.auth import QlikAuth, spellings
+
+    secret = f"{HALVES[0]}\n{HALVES[1]}"
+    auth = QlikAuth(
+        Credentials(client_id="c", client_secret=Secret(secret)),
+        tenant_url=TENANT,
+        user_agent="test",
+        clock=lambda: 0.0,
+    )
+    for form in spellings(secret):
+        _no_half_in([auth.scrub(f"before {form} after")])
+    escaped = f"Illegal header value {f'Bearer {secret}'.encode()!r}"
+    _no_half_in([auth.scrub(escaped), auth.scrub(repr(secret)), auth.scrub(f"{secret!a}")])
