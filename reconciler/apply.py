@@ -4,7 +4,10 @@ Phases run one after the other: creates and migrations (an upstream before the t
 its id), then updates, then deletes (a downstream before its upstream). Within a phase, independent
 actions run in parallel up to `parallelism`; the client's rate-limit buckets pace them. One failed
 action does not stop the others; the actions that depend on it are skipped. POST is never repeated
-blindly: a create whose answer was lost is resolved by listing the tasks of that name.
+blindly: a create whose answer was lost is resolved by listing the tasks of that name. A create
+is made only once the task's absence is confirmed by asking for it by name: the listing the plan
+was made from may have omitted it (an empty or truncated answer, a lost page), and a create then
+would duplicate it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import Any, Protocol
 
 from reconciler import render
 from reconciler.chains import run_finished_upstreams
-from reconciler.errors import ApiError, GuardRefusedError
+from reconciler.errors import ApiError, ReconcilerError
+from reconciler.guard import Guard
 from reconciler.owners import acting_lookup, owner_notes
 from reconciler.ownership import is_managed
 from reconciler.plan import Action, Kind, Plan
@@ -31,6 +35,8 @@ from reconciler.recovery import (
     find_created_task,
     marker_lost,
 )
+
+__all__ = ["ApplyResult", "Guard", "Outcome", "Reporter", "Status", "apply_plan"]
 
 ENABLE = [{"op": "replace", "path": "/enabled", "value": True}]
 
@@ -96,43 +102,12 @@ class ApplyResult:
         return f"Apply complete: {done} done, 0 failed, 0 skipped."
 
 
-@dataclass(frozen=True, slots=True)
-class Guard:
-    """The mass-delete guard: more than one delete and more than 20% of the managed tasks refuses."""
+class NotCreated(ReconcilerError):
+    """A create refused because the task turned out to exist."""
 
-    allow_mass_delete: bool = False
-    max_deletes: int | None = None
-    fraction: float = 0.2
 
-    def check(
-        self, plan: Plan, live: Sequence[Mapping[str, Any]] = (), *, marker: str = ""
-    ) -> None:
-        """Refuse a plan that deletes too many tasks. With the live listing, a delete that leaves
-        another managed task of that name in the tenant does not count: it removes a duplicate
-        (two applies raced, or a task was copied by hand), which no missing or wrong tasks
-        directory can cause, and refusing it would keep the duplicates."""
-        deleting = plan.of(Kind.DELETE)
-        gone = {a.task_id for a in deleting}
-        kept_names = {
-            str(t.get("name"))
-            for t in live
-            if is_managed(t, marker) and str(t.get("id")) not in gone
-        }
-        deletes = sum(1 for a in deleting if a.name not in kept_names)
-        if self.allow_mass_delete or deletes == 0:
-            return
-        managed = max(plan.managed_count, 1)
-        if self.max_deletes is not None:
-            too_many = deletes > self.max_deletes
-            limit = f"--max-deletes {self.max_deletes}"
-        else:
-            too_many = deletes > 1 and deletes > self.fraction * managed
-            limit = f"{int(self.fraction * 100)}% of the {plan.managed_count} managed tasks"
-        if too_many:
-            raise GuardRefusedError(
-                f"refusing to delete {deletes} tasks: more than {limit}. If git really dropped "
-                "them, run again with --allow-mass-delete; if not, check --tasks and the branch"
-            )
+def _creates(action: Action) -> bool:
+    return action.kind in (Kind.CREATE, Kind.MIGRATE) and action.task_id is None
 
 
 class _Run:
@@ -216,6 +191,9 @@ class _Run:
             self.result.stopped = str(exc)
             self._finish(Outcome(action, Status.FAILED, str(exc), action.task_id))
             return False
+        except NotCreated as exc:
+            self._finish(Outcome(action, Status.FAILED, str(exc), action.task_id))
+            return False
         self._finish(Outcome(action, Status.DONE, detail, task_id))
         return True
 
@@ -237,6 +215,7 @@ class _Run:
 
     async def _create(self, action: Action) -> tuple[str | None, str]:
         doc = self._resolved(action.after or {}, action)
+        await self._confirm_absent(action.name)
         since = self.now() - CLOCK_SKEW
         found = False
 
@@ -275,6 +254,17 @@ class _Run:
         if not action.act_as:
             return self.client
         return self.client.acting_as(*acting_lookup(action.act_as))
+
+    async def _confirm_absent(self, name: str) -> None:
+        """Refuse the create when a task of that name exists after all: the listing the plan was
+        made from omitted it, and what else it omitted is unknown."""
+        existing = await self.client.find_tasks_by_name(name)
+        if existing:
+            ids = ", ".join(str(t.get("id")) for t in existing[:3])
+            raise NotCreated(
+                f"not created: the tenant has a task of this name (id {ids}) that the listing "
+                "did not show, so the listing was incomplete; make a new plan"
+            )
 
     async def _update(self, action: Action) -> tuple[str | None, str]:
         assert action.task_id is not None
@@ -384,9 +374,7 @@ async def apply_plan(
     if live is not None:
         check_owned(plan, live, marker, adopt=adopt)
         run.live = {str(doc.get("id")): doc for doc in live}
-    creates = [
-        a for a in plan.actions if a.kind in (Kind.CREATE, Kind.MIGRATE) and a.task_id is None
-    ]
+    creates = [a for a in plan.actions if _creates(a)]
     updates = [
         a for a in plan.actions if a.kind in (Kind.UPDATE, Kind.MIGRATE) and a.task_id is not None
     ]

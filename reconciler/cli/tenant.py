@@ -221,6 +221,14 @@ def apply_cmd(
     max_deletes: Annotated[
         int | None, typer.Option("--max-deletes", help="Refuse more deletes than this.")
     ] = None,
+    allow_mass_create: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-create",
+            help="Allow creating more than 10 tasks on a tenant that lists no managed task "
+            "(a first apply).",
+        ),
+    ] = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Make the tenant match git: plan, confirm, then create, update and delete tasks.
@@ -229,7 +237,11 @@ def apply_cmd(
     `reconciler apply plan.json` (a reviewed plan; refuses with exit 3 if the tenant changed since)
     """
     settings = settings_for(config, tasks, env, tenant)
-    guard = Guard(allow_mass_delete=allow_mass_delete, max_deletes=max_deletes)
+    guard = Guard(
+        allow_mass_delete=allow_mass_delete,
+        max_deletes=max_deletes,
+        allow_mass_create=allow_mass_create,
+    )
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     reporter = LineReporter(typer.echo)
     saved = None

@@ -71,7 +71,8 @@ def test_migrate_then_apply_replaces_the_legacy_tasks(cli: Cli, tenant: LiveTena
     out = _ok(cli("migrate", "--out", "tasks/migrated"))
     assert "wrote tasks/migrated/inventory-monitor.yaml" in out
     assert "wrote tasks/migrated/hr-absence.yaml" in out
-    applied = _ok(cli("apply", "--auto-approve"))  # it prints the plan first
+    # A first apply of more than 10 new tasks: the mass-create guard wants it said.
+    applied = _ok(cli("apply", "--auto-approve", "--allow-mass-create"))  # it prints the plan first
     assert '> migrate "Inventory Monitor (reload)"' in applied
     assert '> migrate "HR Absence (reload)"' in applied
     assert '+ create "Inventory Monitor (reload, rule 2 of 2)"' in applied

@@ -1,7 +1,8 @@
 """Two applies at once against one tenant (a CI concurrency group that did not hold).
 
 The service has no optimistic concurrency (no `test` op, no ETag), so two applies that planned
-from the same listing both create every new task. What the tool guarantees: the next apply
+from the same listing may both create a new task: each asks for it by name just before its POST,
+and only a create the other made in between is refused. What the tool guarantees: the next apply
 converges, keeping the oldest of each pair (`metadata.createdAt`) and deleting the younger one,
 without the mass-delete guard counting those duplicate removals.
 """
@@ -75,14 +76,15 @@ def test_two_applies_at_once_then_one_more_converges(
     for process, (out, errors) in zip(processes, outputs, strict=True):
         assert_no_secret(out + errors)
         assert "Traceback" not in errors
-        # What one apply can lose to the other: a `remove` the other already made (refused).
+        # What one apply can lose to the other: a `remove` the other already made (refused), a
+        # create the other already made (found by name, not made twice).
         assert process.returncode in (0, 1), out + errors
         for line in out.splitlines():
             if "FAILED" in line:
-                assert "can't remove a non-existent object" in line, line
+                assert "can't remove a non-existent object" in line or "not created:" in line, line
 
     race = ready.verdict(served.emulator)
-    assert len(race.duplicates) == creates, race.explain()  # every create happened twice
+    assert len(race.duplicates) <= creates, race.explain()
     assert not race.unmanaged_changed and not race.unmanaged_written
     pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for task in served.emulator.tasks():
@@ -92,7 +94,7 @@ def test_two_applies_at_once_then_one_more_converges(
     # More than 20% of the managed tasks are duplicates: the guard does not count their removal.
     cleanup = run_cli(tmp_path, served.url, "apply", "--auto-approve")
     assert cleanup.returncode == 0, cleanup.output
-    assert cleanup.stdout.count("duplicate of") >= creates
+    assert cleanup.stdout.count("duplicate of") >= len(race.duplicates)
     verdict = ready.verdict(served.emulator)
     assert verdict.converged, verdict.explain()
     live = {t["name"]: t["id"] for t in served.emulator.tasks()}
