@@ -12,6 +12,7 @@ from __future__ import annotations
 from reconciler.emulator import quirks
 from reconciler.emulator.config import EmulatorConfig, ManualClock
 from reconciler.emulator.faults import Fault, FaultRule
+from reconciler.emulator.hostile import Hostile, Shape
 from reconciler.emulator.replies import Reply, json_reply
 from reconciler.emulator.tenant import Emulator, LoggedRequest
 
@@ -20,9 +21,11 @@ __all__ = [
     "EmulatorConfig",
     "Fault",
     "FaultRule",
+    "Hostile",
     "LoggedRequest",
     "ManualClock",
     "Reply",
+    "Shape",
     "json_reply",
     "quirks",
 ]

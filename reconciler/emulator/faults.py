@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.hostile import Hostile
 
 
 class Tier(StrEnum):
@@ -40,7 +41,8 @@ class FaultRule:
     """A fault for the requests `matches` selects, instead of any random one: "the listing's page
     7 answers 500", "every DELETE is dropped after it is processed", "the 5th POST answers 700 ms
     late" (`fault` None, `delay_ms`). It hits at most `times` requests (None: every one it
-    selects); `status` is the answer of a FAIL."""
+    selects); `status` is the answer of a FAIL (`retry_after` the seconds a 429 asks for);
+    `answer` rewrites the answer of a request carried out as usual (`hostile.Shape`)."""
 
     matches: Match
     fault: Fault | None = Fault.FAIL
@@ -48,6 +50,8 @@ class FaultRule:
     times: int | None = None
     delay_ms: float = 0.0
     hits: int = 0
+    answer: Hostile | None = None
+    retry_after: int = 1
 
     def selects(self, method: str, path: str, query: Sequence[tuple[str, str]]) -> bool:
         spent = self.times is not None and self.hits >= self.times

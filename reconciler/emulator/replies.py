@@ -32,7 +32,8 @@ class Reply:
     """One answer: status, headers and body bytes, plus what the adapter must do around it.
 
     `delay_s` is latency the adapter waits before answering (outside the emulator's lock);
-    `dropped` tells the adapter to close the connection without answering at all.
+    `dropped` tells the adapter to close the connection without answering at all; `trickle_s`
+    makes it send the body one byte at a time, this many seconds apart.
     """
 
     status: int
@@ -40,6 +41,7 @@ class Reply:
     body: bytes = b""
     delay_s: float = 0.0
     dropped: bool = False
+    trickle_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not all(isinstance(v, str) for v in self.headers.values()):

@@ -112,8 +112,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        if self.command != "HEAD" and reply.body:
+        if self.command == "HEAD" or not reply.body:
+            return
+        if reply.trickle_s <= 0:
             self.wfile.write(reply.body)
+            return
+        for index in range(len(reply.body)):  # a trickling tenant: one byte at a time
+            self.wfile.write(reply.body[index : index + 1])
+            self.wfile.flush()
+            time.sleep(reply.trickle_s)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the emulator keeps its own request log."""

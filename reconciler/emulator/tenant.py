@@ -4,6 +4,7 @@ the two ways to reach it (an in-process httpx transport, or real HTTP on a socke
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 import threading
@@ -19,11 +20,14 @@ from reconciler.emulator import graph, quirks, rules, users_api
 from reconciler.emulator.app import Router
 from reconciler.emulator.config import Clock, EmulatorConfig
 from reconciler.emulator.context import Core
-from reconciler.emulator.faults import Fault, FaultGate, FaultRule, Match
+from reconciler.emulator.fault_hooks import FaultHooks
+from reconciler.emulator.faults import Fault, FaultGate
+from reconciler.emulator.hostile import injected_failure, request_query, rewrite
 from reconciler.emulator.legacy_api import fill_legacy, token_digest
-from reconciler.emulator.replies import Reply, ServiceError, rate_limited, scheduler_unavailable
+from reconciler.emulator.replies import Reply, ServiceError
 from reconciler.emulator.runs import RunEngine, public
-from reconciler.emulator.store import Doc, State, StateFile, read_seed
+from reconciler.emulator.shared import SharedState
+from reconciler.emulator.store import Doc, State, read_seed
 from reconciler.emulator.user_hooks import UserHooks
 
 if TYPE_CHECKING:
@@ -35,24 +39,15 @@ UI_USER = users_api.UI_USER
 """The owner of tasks that appear out of band (seeds, `put_task_raw`): someone in the hub."""
 
 
-def _injected_failure(status: int) -> Reply:
-    """The answer of an injected FAIL: the scheduler's 503, a 429 with Retry-After, or `status`."""
-    if status == 503:
-        return scheduler_unavailable().reply()
-    if status == 429:
-        return rate_limited(1).reply()
-    return ServiceError(status, f"injected fault (HTTP {status})").reply()
-
-
 class LoggedRequest(NamedTuple):
     method: str
     path: str
     status: int  # 0 when the connection was dropped
 
 
-class Emulator(UserHooks):
+class Emulator(UserHooks, FaultHooks):
     """A faithful local Qlik Cloud tenant for the scheduling, legacy reload-task, reloads, apps
-    and OAuth endpoints. Thread-safe: every request and hook runs under one lock.
+    and OAuth endpoints. Every request and hook runs under one lock (and the state file's).
 
     `seed` (a dict or a JSON file) is applied only when `state_file` does not exist yet.
     """
@@ -72,7 +67,7 @@ class Emulator(UserHooks):
         self._lock = threading.RLock()
         seeded = self.config.random_seed is not None
         self._id_rng = random.Random(self.config.random_seed) if seeded else None
-        self._file = StateFile(Path(state_file), fsync=self.config.fsync) if state_file else None
+        self._file = SharedState(Path(state_file), fsync=self.config.fsync) if state_file else None
         self._faults = FaultGate(self.config.random_seed)
         self._router = Router()
         self.request_log: list[LoggedRequest] = []
@@ -83,25 +78,26 @@ class Emulator(UserHooks):
             "dropped_after": 0,
             "latency_spikes": 0,
         }
-        state = self._file.load() if self._file else None
-        fresh = state is None
-        state = state or State()
-        self._core = Core(
-            config=self.config,
-            state=state,
-            clock=self.clock,
-            new_id=self._new_id,
-            engine=RunEngine(state, self.config, self._new_id),
-            quirks=selected,
-        )
-        if fresh:
-            self._apply_seed(read_seed(seed))
-            if self._file is not None:
-                self._file.save(state)
-            state.dirty = False
-        elif not state.users:
-            # A state file written before the tenant knew users: it gets the default people.
-            self._add_users(users_api.DEFAULT_USERS)
+        with self._file.held() if self._file else contextlib.nullcontext():
+            state = self._file.load() if self._file else None
+            fresh = state is None
+            state = state or State()
+            self._core = Core(
+                config=self.config,
+                state=state,
+                clock=self.clock,
+                new_id=self._new_id,
+                engine=RunEngine(state, self.config, self._new_id),
+                quirks=selected,
+            )
+            if fresh:
+                self._apply_seed(read_seed(seed))
+                if self._file is not None:
+                    self._file.save(state)
+                state.dirty = False
+            elif not state.users:
+                # A state file written before the tenant knew users: it gets the default people.
+                self._add_users(users_api.DEFAULT_USERS)
 
     # -- the transport-independent core --------------------------------------------------------
 
@@ -124,7 +120,7 @@ class Emulator(UserHooks):
             pairs = list(query)
         lowered = {key.lower(): value for key, value in (headers or {}).items()}
         method = method.upper()
-        with self._lock:
+        with self._current():
             delay = max(0.0, self.config.latency_ms) / 1000.0
             self.counters["requests"] += 1
             fault = self._faults.decide(self.config)
@@ -139,13 +135,17 @@ class Emulator(UserHooks):
                 delay += spike
             if fault is Fault.FAIL:
                 self.counters["injected_failures"] += 1
-                reply = _injected_failure(status)
+                reply = injected_failure(status, rule.retry_after if rule else 1)
             elif fault is Fault.DROP_BEFORE:
                 self.counters["dropped_before"] += 1
                 reply = Reply(0, dropped=True)
             else:
                 now = self.clock()
-                reply = self._router.dispatch(self._core, method, path, pairs, lowered, body, now)
+                hostile = rule.answer if rule is not None else None
+                asked = request_query(hostile, pairs)
+                reply = self._router.dispatch(self._core, method, path, asked, lowered, body, now)
+                if hostile is not None:
+                    reply = rewrite(hostile, reply, path, pairs)
                 try:
                     self._persist()
                 except OSError as error:
@@ -157,6 +157,12 @@ class Emulator(UserHooks):
             reply.delay_s = delay
             self.request_log.append(LoggedRequest(method, path, reply.status))
             return reply
+
+    @contextmanager
+    def _current(self) -> Iterator[None]:
+        """This process's lock and the file's, with what other processes saved read in."""
+        with self._lock, self._file.held(self._core) if self._file else contextlib.nullcontext():
+            yield
 
     def _persist(self) -> None:
         state = self._core.state
@@ -212,7 +218,7 @@ class Emulator(UserHooks):
     @contextmanager
     def _locked(self) -> Iterator[State]:
         """The state, with due runs finished first and any change persisted after."""
-        with self._lock:
+        with self._current():
             self._core.engine.advance(self.clock())
             try:
                 yield self._core.state
@@ -232,8 +238,7 @@ class Emulator(UserHooks):
             return copy.deepcopy(doc) if doc is not None else None
 
     def put_task_raw(self, doc: Mapping[str, Any]) -> Doc:
-        """Insert or replace a task as-is (no validation): an edit made in the UI, say.
-        Missing server fields (id, resourceId, metadata) are filled in."""
+        """Insert or replace a task as-is (no validation; id, resourceId, metadata filled in)."""
         with self._locked() as state:
             stored = self._store_raw(doc)
             graph.refresh_topology(state.tasks)
@@ -298,63 +303,6 @@ class Emulator(UserHooks):
     def reloads(self) -> list[Doc]:
         with self._locked() as state:
             return [copy.deepcopy(public(r)) for r in state.reloads.values()]
-
-    def set_faults(
-        self,
-        *,
-        latency_ms: float | None = None,
-        fail_rate: float | None = None,
-        drop_rate: float | None = None,
-        spike_rate: float | None = None,
-        spike_ms: float | None = None,
-    ) -> None:
-        """Change the random faults (None: leave as is); rules stay (`clear_fault_rules`)."""
-        with self._lock:
-            if latency_ms is not None:
-                self.config.latency_ms = latency_ms
-            if fail_rate is not None:
-                self.config.fail_rate = fail_rate
-            if drop_rate is not None:
-                self.config.drop_rate = drop_rate
-            if spike_rate is not None:
-                self.config.spike_rate = spike_rate
-            if spike_ms is not None:
-                self.config.spike_ms = spike_ms
-
-    def add_fault_rule(
-        self,
-        matches: Match,
-        *,
-        fault: Fault | None = Fault.FAIL,
-        status: int = 503,
-        times: int | None = None,
-        delay_ms: float = 0.0,
-    ) -> FaultRule:
-        """Inject `fault` (None: none) and `delay_ms` of extra latency into the requests
-        `matches(method, path, query_pairs)` selects, at most `times` of them (None: all), instead
-        of any random fault: "page 7 of the listing fails", "the 5th POST answers late"."""
-        rule = FaultRule(matches, fault, status, times, delay_ms)
-        with self._lock:
-            self._faults.rules.append(rule)
-        return rule
-
-    def clear_fault_rules(self) -> None:
-        with self._lock:
-            self._faults.rules.clear()
-
-    def set_rate_limits(
-        self,
-        *,
-        reads: int | None = None,
-        writes: int | None = None,
-        reloads: int | None = None,
-    ) -> None:
-        """Set the per-minute limits (None: unlimited) and forget the requests counted so far."""
-        with self._lock:
-            self.config.rate_limit_reads = reads
-            self.config.rate_limit_writes = writes
-            self.config.rate_limit_reloads = reloads
-            self._router.limiter.reset()
 
     def user_id_for(self, token: str) -> str:
         """The user id the tenant derives for a bearer token (the owner of what it creates)."""

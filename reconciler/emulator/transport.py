@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import httpx
@@ -31,6 +32,12 @@ def _response(request: httpx.Request, reply: Reply) -> httpx.Response:
     return httpx.Response(reply.status, headers=reply.headers, content=reply.body, request=request)
 
 
+async def _trickle(reply: Reply) -> AsyncIterator[bytes]:
+    for index in range(len(reply.body)):
+        await asyncio.sleep(reply.trickle_s)
+        yield reply.body[index : index + 1]
+
+
 class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
     """For `httpx.AsyncClient(transport=emulator.transport())`."""
 
@@ -42,6 +49,11 @@ class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
         reply = _call(self.emulator, request, body)
         if reply.delay_s > 0:
             await asyncio.sleep(reply.delay_s)
+        if reply.trickle_s > 0 and not reply.dropped:
+            headers = {**reply.headers, "content-length": str(len(reply.body))}
+            return httpx.Response(
+                reply.status, headers=headers, content=_trickle(reply), request=request
+            )
         return _response(request, reply)
 
 
