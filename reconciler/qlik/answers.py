@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, NotRequired, Required
+from typing import Annotated, Any
 
-from pydantic import StringConstraints, TypeAdapter, ValidationError
-from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 JsonObject = dict[str, Any]
 Id = Annotated[str, StringConstraints(min_length=1)]
@@ -59,88 +58,90 @@ def json_object(content: bytes) -> JsonObject:
 # -- the scheduling task, as far as the tool reads it -------------------------------------------
 
 
-class _FunctionRef(TypedDict, total=False):
-    refName: Text
-    arguments: Object
+class _Shape(BaseModel):
+    """Types checked strictly; fields the tool does not read are ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
 
 
-class _Action(TypedDict, total=False):
-    name: Text
-    functionRef: _FunctionRef | None
+class _FunctionRef(_Shape):
+    refName: Text = None
+    arguments: Object = None
 
 
-class _OnEvent(TypedDict, total=False):
-    eventRefs: list[Any] | None
-    actions: list[_Action] | None
+class _Action(_Shape):
+    name: Text = None
+    functionRef: _FunctionRef | None = None
 
 
-class _State(TypedDict, total=False):
-    name: Text
-    type: Text
-    onEvents: list[_OnEvent] | None
+class _OnEvent(_Shape):
+    eventRefs: list[Any] | None = None
+    actions: list[_Action] | None = None
 
 
-class _Correlation(TypedDict, total=False):
-    contextAttributeName: Text
+class _State(_Shape):
+    name: Text = None
+    type: Text = None
+    onEvents: list[_OnEvent] | None = None
 
 
-class _Event(TypedDict, total=False):
-    name: Text
-    type: Text
-    correlation: list[_Correlation] | None
+class _Correlation(_Shape):
+    contextAttributeName: Text = None
 
 
-class _Schedule(TypedDict, total=False):
-    recurrence: Text
-    timezone: Text
-    startDateTime: Text
-    endDateTime: Text
+class _Event(_Shape):
+    name: Text = None
+    type: Text = None
+    correlation: list[_Correlation] | None = None
 
 
-class _Start(TypedDict, total=False):
-    stateName: Text
-    schedule: _Schedule | None
+class _Schedule(_Shape):
+    recurrence: Text = None
+    timezone: Text = None
+    startDateTime: Text = None
+    endDateTime: Text = None
 
 
-class _Metadata(TypedDict, total=False):
-    createdAt: Text
-    updatedAt: Text
-    migratedFrom: Text
-    ownerId: Text
-    disabledCode: Text
+class _Start(_Shape):
+    stateName: Text = None
+    schedule: _Schedule | None = None
 
 
-class _Task(TypedDict, total=False):
-    id: Required[Id]
-    name: str
-    description: Text
-    enabled: bool | None
-    annotations: list[Any] | str | None
-    metadata: _Metadata | None
-    start: _Start | None
-    states: list[_State] | None
-    events: list[_Event] | None
+class _Metadata(_Shape):
+    createdAt: Text = None
+    updatedAt: Text = None
+    migratedFrom: Text = None
+    ownerId: Text = None
+    disabledCode: Text = None
 
 
-class _Legacy(TypedDict, total=False):
-    id: Required[Id]
-    appId: Text
-    recurrence: list[str] | None
-    timeZone: Text
-    startDateTime: Text
-    endDateTime: Text
-    state: Text
-    type: Text
-    partial: bool | None
-    autoReload: bool | None
-    autoReloadPartial: bool | None
-    spaceId: Text
-    userId: Text
-    migrated: NotRequired[bool | None]
+class _Task(_Shape):
+    id: Id
+    name: str | None = None
+    description: Text = None
+    enabled: bool | None = None
+    annotations: list[Any] | str | None = None
+    metadata: _Metadata | None = None
+    start: _Start | None = None
+    states: list[_State] | None = None
+    events: list[_Event] | None = None
 
 
-_TASK = TypeAdapter(_Task)
-_LEGACY = TypeAdapter(_Legacy)
+class _Legacy(_Shape):
+    id: Id
+    appId: Text = None
+    recurrence: list[str] | None = None
+    timeZone: Text = None
+    startDateTime: Text = None
+    endDateTime: Text = None
+    state: Text = None
+    type: Text = None
+    partial: bool | None = None
+    autoReload: bool | None = None
+    autoReloadPartial: bool | None = None
+    spaceId: Text = None
+    userId: Text = None
+    migrated: bool | None = None
 
 
 def _where(error: ValidationError) -> str:
@@ -161,7 +162,7 @@ def _label(doc: Mapping[str, Any], index: int | None) -> str:
 def check_task(doc: Mapping[str, Any], index: int | None = None) -> None:
     """Malformed unless `doc` has the shape of a scheduling task where the tool reads one."""
     try:
-        _TASK.validate_python(doc, strict=True)
+        _Task.model_validate(doc)
     except ValidationError as error:
         raise Malformed(f"{_label(doc, index)} is malformed: {_where(error)}") from None
 
@@ -170,7 +171,7 @@ def check_legacy(doc: Mapping[str, Any], index: int | None = None) -> None:
     """Malformed unless `doc` has the shape of a legacy reload-task, with readable times."""
     label = _label(doc, index).replace("task", "legacy reload-task", 1)
     try:
-        _LEGACY.validate_python(doc, strict=True)
+        _Legacy.model_validate(doc)
     except ValidationError as error:
         raise Malformed(f"{label} is malformed: {_where(error)}") from None
     for key in ("startDateTime", "endDateTime"):
