@@ -110,6 +110,11 @@ def test_the_state_file_survives_sigkill_under_write_load(tmp_path: Path) -> Non
             for writer in writers:
                 writer.start()
             time.sleep(rng.uniform(0.3, 0.6))
+            # On a loaded machine the writers may not have deleted anything yet: wait for one
+            # acknowledged delete, so that every round kills a tenant that has done all three.
+            waited = time.monotonic() + 30
+            while "deleted" not in acknowledged.values() and time.monotonic() < waited:
+                time.sleep(0.02)
             process.send_signal(signal.SIGKILL)
             process.wait()
             stop.set()
