@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconciler.connect import local_seed
 from tests.reliability.conftest import API_KEY, cli_command, cli_env
 from tests.reliability.scenario import Spec, task_doc, write_tree
 from tests.reliability.test_emulator_durability import _served_ids, _serving
@@ -51,7 +52,8 @@ def test_two_servers_on_one_state_file_lose_no_acknowledged_write(tmp_path: Path
 
 
 def _specs(count: int) -> list[Spec]:
-    apps = [f"{i:08d}-7fb9-4983-8e23-5ccd8c508722" for i in range(count // 8 + 1)]
+    # Apps the local tenant knows from its seed; four of its apps hold no task yet.
+    apps = [app["id"] for app in local_seed()["apps"]][-4:]
     return [Spec(f"Local {i:02d}", apps[i // 8], ("demand",)) for i in range(count)]
 
 
