@@ -12,9 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli import app
+from reconciler.connect import EXAMPLE_APPS
 from reconciler.report import workflow_commands
 
 INJECTED = "::error file=x.yaml,line=1::pwned"
+# Apps the local tenant has (plan checks that a task's app exists before anything is written).
+SALES_APP, BUDGET_APP = (app["id"] for app in EXAMPLE_APPS[:2])
 EVIL_FILE = f"bad\n{INJECTED}\n.yaml"
 EVIL_NAME = (
     f"Evil </details></summary>\n\n{INJECTED}\n<img src=x onerror=alert(1)> `code` ]]><x/>"
@@ -136,10 +139,10 @@ def test_a_carriage_return_in_a_chained_name_stays_inside_its_diagram_line(
     name = "Up\r```\r# PWNED\r\u2028x"
     (workdir / "tasks").mkdir()
     (workdir / "tasks" / "a.yaml").write_text(
-        f"name: {json.dumps(name)}\nreload: {{appId: 00000000-0000-4000-8000-000000000001}}\n"
+        f"name: {json.dumps(name)}\nreload: {{appId: {SALES_APP}}}\n"
         "schedule: {recurrence: 'RRULE:FREQ=DAILY;BYHOUR=6;BYMINUTE=0;BYSECOND=0', "
         "timezone: UTC, startDateTime: '2026-01-01T06:00:00'}\n---\n"
-        f"name: Down\nreload: {{appId: 00000000-0000-4000-8000-000000000002}}\n"
+        f"name: Down\nreload: {{appId: {BUDGET_APP}}}\n"
         f"after: {json.dumps(name)}\n"
     )
     for args in (["plan", "--format", "markdown"], ["graph"]):
