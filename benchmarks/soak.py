@@ -193,10 +193,18 @@ def _killer(process: subprocess.Popen[str], target: int, kind: str, points: list
     return observe
 
 
+def _apps_known(emulator: Emulator, ready: Prepared) -> None:
+    """The command line checks that every app of the plan exists before it writes (preflight):
+    the tenant knows the apps the desired tree reloads."""
+    for spec in [*ready.scenario.start, *ready.scenario.desired]:
+        emulator.add_app(spec.app, f"App {spec.app[:8]}")
+
+
 def soak_kills(result: SeedResult, kills: int, root: Path) -> None:
     rng = random.Random(result.seed)
     emulator = Emulator(EmulatorConfig(api_key=API_KEY, latency_ms=10, random_seed=result.seed))
     ready = prepare(emulator, result.seed, result.changes, root)
+    _apps_known(emulator, ready)
     observers, serving = _served(emulator)
     with serving as server:
         for _ in range(kills * 2):
@@ -217,9 +225,10 @@ def soak_kills(result: SeedResult, kills: int, root: Path) -> None:
                 if extra:
                     result.notes.append(f"duplicates after a kill: {sorted(extra)}")
         final = _cli(root, server.url)
-        final.communicate(timeout=600)
+        out, err = final.communicate(timeout=600)
         if final.returncode != 0:
-            result.notes.append(f"the apply after the kills exited {final.returncode}")
+            said = [line for line in (err + out).splitlines() if "error" in line.lower()][:2]
+            result.notes.append(f"the apply after the kills exited {final.returncode}: {said}")
     verdict = ready.verdict(emulator)
     if not verdict.converged:
         result.converged = False
@@ -229,6 +238,7 @@ def soak_kills(result: SeedResult, kills: int, root: Path) -> None:
 def soak_race(result: SeedResult, root: Path) -> None:
     emulator = Emulator(EmulatorConfig(api_key=API_KEY, latency_ms=5))
     ready = prepare(emulator, result.seed, min(result.changes, 200), root)
+    _apps_known(emulator, ready)
     with emulator.serve() as server:
         processes = [_cli(root, server.url) for _ in range(2)]
         for process in processes:
