@@ -116,6 +116,9 @@ class Budget:
                 )
 
     def timed_out(self, seconds: float) -> str:
+        """Why a request was cut off: its own bound, or the end of the command's deadline."""
+        if seconds < self.bounds.timeout:
+            return f"no whole answer within {seconds:.3g} s, the rest of {VARIABLES['deadline']}"
         return f"no whole answer within {seconds:g} s ({VARIABLES['timeout']})"
 
     def too_large(self) -> str:
