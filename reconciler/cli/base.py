@@ -23,9 +23,9 @@ import typer
 import yaml
 
 from reconciler import __version__
+from reconciler.cli.connect import Tenant, open_tenant
 from reconciler.cli.contract import ContractGroup
 from reconciler.config import Settings, resolve_settings
-from reconciler.connect import Tenant, open_tenant
 from reconciler.desired import Desired, read_desired
 from reconciler.errors import (
     ConfigError,

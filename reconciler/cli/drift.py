@@ -30,8 +30,8 @@ from reconciler.cli.base import (
     settings_for,
     utc_now,
 )
+from reconciler.cli.connect import Tenant
 from reconciler.config import DefaultOwner
-from reconciler.connect import Tenant
 from reconciler.desired import Desired
 from reconciler.drift import DriftReport, build_report
 from reconciler.errors import ApiError, ExitCode

@@ -26,8 +26,8 @@ from reconciler.cli.base import (
     settings_for,
     utc_now,
 )
+from reconciler.cli.connect import Tenant
 from reconciler.config import Settings
-from reconciler.connect import Tenant
 from reconciler.errors import ReconcilerError
 from reconciler.load import display_path, load_tree
 from reconciler.qlik.client import TenantClient

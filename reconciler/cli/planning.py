@@ -10,8 +10,8 @@ from typing import Any
 
 from reconciler import hub_renames, preflight
 from reconciler.cli.base import err, utc_now, zone
+from reconciler.cli.connect import Tenant
 from reconciler.config import DefaultOwner
-from reconciler.connect import Tenant
 from reconciler.desired import Desired
 from reconciler.errors import ProblemsFound, ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight

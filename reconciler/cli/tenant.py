@@ -42,14 +42,14 @@ from reconciler.cli.base import (
     utc_now,
     zone,
 )
+from reconciler.cli.connect import Tenant
 from reconciler.cli.planning import Reading, compute_plan, refuse_problems
+from reconciler.cli.progress import BarReporter, LineReporter, outcome_line
 from reconciler.config import Settings
-from reconciler.connect import Tenant
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.plan import Options, Plan
 from reconciler.preconditions import check_fresh
-from reconciler.progress import BarReporter, LineReporter, outcome_line
 from reconciler.report import plan_json, plan_markdown, plan_text
 from reconciler.writer import check_target, write_file
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.connect import EXAMPLE_APPS
+from reconciler.cli.connect import EXAMPLE_APPS
 from reconciler.emulator import Emulator, EmulatorConfig
 from tests.conftest import EXAMPLES, REPO
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from reconciler import render
-from reconciler.connect import EXAMPLE_APPS
+from reconciler.cli.connect import EXAMPLE_APPS
 from reconciler.emulator import Emulator, EmulatorConfig
 from tests.conftest import APP_A
 from tests.e2e.conftest import API_KEY, Cli, LiveTenant, Project

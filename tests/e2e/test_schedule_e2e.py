@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from reconciler import render
-from reconciler.connect import EXAMPLE_APPS
+from reconciler.cli.connect import EXAMPLE_APPS
 from reconciler.emulator import Emulator, EmulatorConfig, ManualClock
 from tests.e2e.conftest import API_KEY, Cli, LiveTenant, Project
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.connect import EXAMPLE_APPS
+from reconciler.cli.connect import EXAMPLE_APPS
 from reconciler.emulator import Emulator, EmulatorConfig, quirks
 from tests.e2e.conftest import API_KEY, Cli, LiveTenant, Project
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli import app
-from reconciler.connect import EXAMPLE_APPS
+from reconciler.cli.connect import EXAMPLE_APPS
 from reconciler.report import workflow_commands
 
 INJECTED = "::error file=x.yaml,line=1::pwned"

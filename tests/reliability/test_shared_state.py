@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.connect import local_seed
+from reconciler.cli.connect import local_seed
 from tests.reliability.conftest import API_KEY, cli_command, cli_env
 from tests.reliability.scenario import Spec, task_doc, write_tree
 from tests.reliability.test_emulator_durability import _served_ids, _serving
