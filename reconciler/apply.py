@@ -27,7 +27,6 @@ from reconciler.owners import acting_lookup, owner_notes
 from reconciler.ownership import is_managed
 from reconciler.plan import Action, Kind, Plan
 from reconciler.preconditions import check_owned
-from reconciler.qlik.client import TenantClient
 from reconciler.recovery import (
     CLOCK_SKEW,
     MarkerLostError,
@@ -35,6 +34,7 @@ from reconciler.recovery import (
     find_created_task,
     marker_lost,
 )
+from reconciler.task_port import TaskClient
 
 __all__ = ["ApplyResult", "Guard", "Outcome", "Reporter", "Status", "apply_plan"]
 
@@ -113,7 +113,7 @@ def _creates(action: Action) -> bool:
 class _Run:
     def __init__(
         self,
-        client: TenantClient,
+        client: TaskClient,
         marker: str,
         parallelism: int,
         reporter: Reporter,
@@ -249,7 +249,7 @@ class _Run:
             self.legacy.append((action, task_id, action.delete_legacy))
         return task_id, ", ".join(notes)
 
-    def _writer(self, action: Action) -> TenantClient:
+    def _writer(self, action: Action) -> TaskClient:
         """The client that writes this task: as its declared owner when the plan says so."""
         if not action.act_as:
             return self.client
@@ -359,7 +359,7 @@ def _delete_dependencies(actions: Sequence[Action]) -> dict[int, set[int]]:
 
 async def apply_plan(
     plan: Plan,
-    client: TenantClient,
+    client: TaskClient,
     *,
     marker: str,
     parallelism: int = 4,
