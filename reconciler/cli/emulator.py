@@ -9,7 +9,7 @@ import typer
 
 from reconciler.cli.base import app, command
 from reconciler.emulator import EmulatorConfig, quirks
-from reconciler.emulator.server import serve_forever
+from reconciler.emulator.tenant import serve_forever
 from reconciler.errors import ConfigError
 
 emulator_app = typer.Typer(help="The local tenant: a faithful emulator of the Qlik Cloud API.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,3 +126,8 @@ def scheduler_unavailable() -> ServiceError:
         code="CHO-024",
         title="Scheduler unavailable",
     )
+
+
+Handle = Callable[[str, str, str, dict[str, str], bytes], Reply]
+"""What the adapters hand each request to: (method, path, raw query, headers, body) -> the reply.
+The emulator's `handle` is one; the server and the transports know nothing else of it."""

@@ -1,5 +1,5 @@
 """The emulator over real HTTP: a stdlib `ThreadingHTTPServer` (HTTP/1.1 keep-alive, one daemon
-thread per connection) that hands every request to `Emulator.handle`.
+thread per connection) that hands every request to a handler callable (the emulator's `handle`).
 
 A dropped connection is a socket closed without any answer, after the request was (or was not)
 processed, exactly the ambiguity a client meets when a real connection breaks.
@@ -11,15 +11,16 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconciler.emulator.config import Clock, EmulatorConfig
-from reconciler.emulator.tenant import Emulator
+from reconciler.emulator.replies import Handle, Reply
+
+if TYPE_CHECKING:
+    from reconciler.emulator.tenant import Emulator
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+    def __init__(self, address: tuple[str, int], answer: Handle) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.emulator = emulator
+        self.answer = answer
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -99,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         path, _, query = self.path.partition("?")
         headers = {key.lower(): value for key, value in self.headers.items()}
-        reply = self.server.emulator.handle(self.command, path, query, headers, body)
+        reply = self.server.answer(self.command, path, query, headers, body)
         if reply.delay_s > 0:
             time.sleep(reply.delay_s)
         if reply.dropped:
@@ -126,14 +127,23 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the emulator keeps its own request log."""
 
 
+def _answer_of(emulator: Emulator) -> Handle:
+    """The emulator's `handle`, looked up per request: a test may replace it on the instance."""
+
+    def answer(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Reply:
+        return emulator.handle(method, path, query, headers, body)
+
+    return answer
+
+
 def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _listen(host: str, port: int, emulator: Emulator) -> _Server:
+def _listen(host: str, port: int, answer: Handle) -> _Server:
     """A server bound to `host:port`; a port in use (or not allowed) is a ValueError of one line."""
     try:
-        return _Server((host, port), emulator)
+        return _Server((host, port), answer)
     except OSError as exc:
         raise ValueError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port "
@@ -144,7 +154,7 @@ def _listen(host: str, port: int, emulator: Emulator) -> _Server:
 @contextmanager
 def serving(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningServer]:
     """Serve `emulator` in a background thread until the block ends."""
-    server = _listen(host, port, emulator)
+    server = _listen(host, port, _answer_of(emulator))
     bound_port = int(server.server_address[1])
     thread = threading.Thread(
         target=server.serve_forever,
@@ -162,20 +172,15 @@ def serving(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Itera
         thread.join(timeout=5)
 
 
-def serve_forever(
-    config: EmulatorConfig | None = None,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    state_file: Path | str | None = None,
-    seed: Mapping[str, Any] | Path | str | None = None,
-    *,
+def serve_until_interrupted(
+    emulator: Emulator,
+    host: str,
+    port: int,
     on_ready: Callable[[RunningServer], None] | None = None,
-    clock: Clock | None = None,
 ) -> None:
-    """Serve a tenant until interrupted (Ctrl-C returns normally). `on_ready` is called once the
+    """Serve `emulator` until interrupted (Ctrl-C returns normally). `on_ready` is called once the
     socket listens, with the actual port (useful with port 0)."""
-    emulator = Emulator(config, state_file=state_file, seed=seed, clock=clock)
-    server = _listen(host, port, emulator)
+    server = _listen(host, port, _answer_of(emulator))
     bound_port = int(server.server_address[1])
     if on_ready is not None:
         on_ready(RunningServer(host, bound_port, _url(host, bound_port), emulator))

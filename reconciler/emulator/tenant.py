@@ -26,14 +26,14 @@ from reconciler.emulator.hostile import injected_failure, request_query, rewrite
 from reconciler.emulator.legacy_api import fill_legacy, token_digest
 from reconciler.emulator.replies import Reply, ServiceError
 from reconciler.emulator.runs import RunEngine, public
+from reconciler.emulator.server import RunningServer, serve_until_interrupted, serving
 from reconciler.emulator.shared import SharedState
 from reconciler.emulator.store import Doc, State, read_seed
+from reconciler.emulator.transport import AsyncEmulatorTransport, EmulatorTransport
 from reconciler.emulator.user_hooks import UserHooks
 
 if TYPE_CHECKING:
     import httpx
-
-    from reconciler.emulator.server import RunningServer
 
 UI_USER = users_api.UI_USER
 """The owner of tasks that appear out of band (seeds, `put_task_raw`): someone in the hub."""
@@ -326,22 +326,38 @@ class Emulator(UserHooks, FaultHooks):
 
     # -- adapters ------------------------------------------------------------------------------
 
+    def _answer(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Reply:
+        """`handle`, looked up per request: a test may replace it on the instance."""
+        return self.handle(method, path, query, headers, body)
+
     def transport(self) -> httpx.AsyncBaseTransport:
         """An in-process transport for `httpx.AsyncClient(transport=...)`."""
-        from reconciler.emulator.transport import AsyncEmulatorTransport
-
-        return AsyncEmulatorTransport(self)
+        return AsyncEmulatorTransport(self._answer)
 
     def sync_transport(self) -> httpx.BaseTransport:
         """An in-process transport for `httpx.Client(transport=...)`."""
-        from reconciler.emulator.transport import EmulatorTransport
-
-        return EmulatorTransport(self)
+        return EmulatorTransport(self._answer)
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningServer]:
         """Serve this tenant over real HTTP in a background thread: `with emu.serve() as s:`."""
-        from reconciler.emulator.server import serving
-
         with serving(self, host, port) as server:
             yield server
+
+
+def serve_forever(
+    config: EmulatorConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    state_file: Path | str | None = None,
+    seed: Mapping[str, Any] | Path | str | None = None,
+    *,
+    on_ready: Callable[[RunningServer], None] | None = None,
+    clock: Clock | None = None,
+) -> None:
+    """Serve a tenant until interrupted (Ctrl-C returns normally). `on_ready` is called once the
+    socket listens, with the actual port (useful with port 0)."""
+    emulator = Emulator(config, state_file=state_file, seed=seed, clock=clock)
+    serve_until_interrupted(emulator, host, port, on_ready)

@@ -1,4 +1,5 @@
-"""In-process httpx transports: a client talks to the emulator without a socket.
+"""In-process httpx transports: a client talks to the emulator without a socket. Like httpx's
+MockTransport, each takes the request handler as a callable (the emulator's `handle`).
 
 A dropped connection surfaces as `httpx.RemoteProtocolError`, which is what httpx raises when a
 real server closes the connection without answering.
@@ -9,21 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import httpx
 
-from reconciler.emulator.replies import Reply
-
-if TYPE_CHECKING:
-    from reconciler.emulator.tenant import Emulator
+from reconciler.emulator.replies import Handle, Reply
 
 _DROPPED = "Server disconnected without sending a response."
 
 
-def _call(emulator: Emulator, request: httpx.Request, body: bytes) -> Reply:
+def _call(handle: Handle, request: httpx.Request, body: bytes) -> Reply:
     path, _, query = request.url.raw_path.decode("ascii").partition("?")
-    return emulator.handle(request.method, path, query, dict(request.headers), body)
+    return handle(request.method, path, query, dict(request.headers), body)
 
 
 def _response(request: httpx.Request, reply: Reply) -> httpx.Response:
@@ -41,12 +38,12 @@ async def _trickle(reply: Reply) -> AsyncIterator[bytes]:
 class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
     """For `httpx.AsyncClient(transport=emulator.transport())`."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    def __init__(self, handle: Handle) -> None:
+        self.handle = handle
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        reply = _call(self.emulator, request, body)
+        reply = _call(self.handle, request, body)
         if reply.delay_s > 0:
             await asyncio.sleep(reply.delay_s)
         if reply.trickle_s > 0 and not reply.dropped:
@@ -60,12 +57,12 @@ class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
 class EmulatorTransport(httpx.BaseTransport):
     """For `httpx.Client(transport=emulator.sync_transport())`."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    def __init__(self, handle: Handle) -> None:
+        self.handle = handle
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
-        reply = _call(self.emulator, request, body)
+        reply = _call(self.handle, request, body)
         if reply.delay_s > 0:
             time.sleep(reply.delay_s)
         return _response(request, reply)

@@ -98,7 +98,7 @@ def test_dropped_connection_over_http() -> None:
 SERVE_SCRIPT = """
 import sys
 from reconciler.emulator import EmulatorConfig
-from reconciler.emulator.server import serve_forever
+from reconciler.emulator.tenant import serve_forever
 serve_forever(
     EmulatorConfig(api_key="k"), "127.0.0.1", 0, state_file=sys.argv[1],
     on_ready=lambda server: print(server.url, flush=True),
