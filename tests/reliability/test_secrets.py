@@ -167,7 +167,9 @@ def test_no_command_shows_a_secret_on_any_path(
     echo = _echoing(served)
     good, wrong = CREDENTIALS[kind]
     base_env = {k: v for k, v in cli_env(served.url).items() if k.startswith(("QLIK_", "RECON"))}
-    base_env["RECONCILER_TIMEOUT"] = "0.1"
+    # Long enough that no answer of a loaded machine runs out of it; the timeout path below
+    # shortens it and makes the answers far later still.
+    base_env["RECONCILER_TIMEOUT"] = "2"
     scanned = Scanned()
     logs: list[str] = []
     handler = _Capture(logs)
@@ -207,7 +209,8 @@ def test_no_command_shows_a_secret_on_any_path(
                 elif failure == "500":
                     served.emulator.add_fault_rule(lambda m, p, q: True, status=500)
                 elif failure == "timeout":
-                    served.emulator.set_faults(latency_ms=300)
+                    credentials = {**good, "RECONCILER_TIMEOUT": "0.1"}
+                    served.emulator.set_faults(latency_ms=3000)
                 else:
                     echo(True)
                 result = invoke(args, credentials)
