@@ -26,7 +26,7 @@ from reconciler import model, render, schedule
 from reconciler.apply import Guard
 from reconciler.apps import AppBook, app_label
 from reconciler.chains import run_finished_upstreams
-from reconciler.errors import GuardRefusedError
+from reconciler.errors import GuardRefusedError, Problem
 from reconciler.load import LoadedTask
 from reconciler.plan import Action, Kind, Plan, is_managed
 
@@ -325,3 +325,11 @@ def _guard(plan: Plan, live: Sequence[Mapping[str, Any]], marker: str) -> Iterab
         Guard().check(plan, live, marker=marker)
     except GuardRefusedError as exc:
         yield f"apply will refuse this plan (exit 4) unless given --allow-mass-delete: {exc}"
+
+
+def said_once(warnings: Iterable[Problem], problems: Sequence[PlanProblem]) -> list[Problem]:
+    """The task files' warnings less those at the line of a preflight problem: an `endDateTime`
+    in the past is a warning of the files and a problem of the plan, and is said once, as the
+    problem."""
+    located = {(p.source, p.line) for p in problems if p.line is not None}
+    return [w for w in warnings if (w.path, w.line) not in located]

@@ -153,10 +153,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def read_tree(settings: Settings, *, allow_empty: bool = False) -> Desired:
+def read_tree(settings: Settings, *, allow_empty: bool = False, echo: bool = True) -> Desired:
+    """The task files; their warnings on stderr unless `echo` is False (plan and apply print them
+    once preflight is known, so that a warning a preflight problem repeats is said once)."""
     desired = read_desired(settings, now=utc_now(), allow_empty=allow_empty)
-    for warning in desired.warnings:
-        err(str(warning))
+    if echo:
+        for warning in desired.warnings:
+            err(str(warning))
     return desired
 
 

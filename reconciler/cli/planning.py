@@ -65,7 +65,7 @@ async def compute_plan(
             raise ProblemsFound(problems)
         annotate(plan, desired.tasks, live, owners, options.marker)
         hub_renames.mark(plan)
-    plan.warnings.extend(str(w) for w in desired.warnings)
+    files_said = len(plan.warnings)  # the task files' warnings go here, once preflight is known
     if legacy is None and any(t.spec.migrateFrom for t in desired.tasks):
         plan.warnings.append(
             "this tenant has no legacy reload-tasks endpoint: migrateFrom is ignored"
@@ -88,6 +88,10 @@ async def compute_plan(
         zone=reading.zone_name,
         max_concurrent=reading.max_concurrent,
     )
+    said = [str(w) for w in preflight.said_once(desired.warnings, insight.problems)]
+    for warning in said:
+        err(warning)
+    plan.warnings[files_said:files_said] = said
     plan.warnings.extend(warnings)
     return plan, live, insight
 

@@ -105,7 +105,7 @@ def plan_cmd(
     Example: `reconciler plan --env prod --format markdown --out plan.json`
     """
     settings = settings_for(config, tasks, env, tenant)
-    read = functools.partial(read_tree, settings, allow_empty=allow_empty)
+    read = functools.partial(read_tree, settings, allow_empty=allow_empty, echo=False)
     options = Options(
         marker=settings.marker,
         adopt=adopt,
@@ -245,7 +245,7 @@ def apply_cmd(
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     reporter = LineReporter(typer.echo)
     saved = None
-    read = functools.partial(read_tree, settings, allow_empty=allow_empty)
+    read = functools.partial(read_tree, settings, allow_empty=allow_empty, echo=False)
     if planfile is not None:
         saved, header = plan_json.load(_read_saved(planfile))
     else:

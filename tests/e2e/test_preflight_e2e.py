@@ -141,6 +141,29 @@ def test_an_end_in_the_past_on_a_task_to_create_is_a_problem(cli: Cli, tenant: L
     _refused(cli, tenant, "tasks/extra/expired.yaml", 6, "Expired campaign", "CHO-017")
 
 
+def test_an_end_in_the_past_is_said_once_as_the_problem(cli: Cli, tenant: LiveTenant) -> None:
+    """The task files' warning of the same end is not printed beside the preflight problem."""
+    cli.project.write(
+        "tasks/extra/expired.yaml",
+        f"""\
+        name: Expired campaign
+        reload: {{appId: {SALES_APP}}}
+        schedule:
+          recurrence: RRULE:FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0
+          startDateTime: 2024-01-01T09:00:00
+          endDateTime: 2024-06-01T00:00:00
+        """,
+    )
+    text = cli("plan")
+    assert text.returncode == 1
+    said = [ln for ln in (text.stdout + text.stderr).splitlines() if "expired.yaml:6" in ln]
+    assert len(said) == 1 and "CHO-017" in said[0], "\n".join(said)
+    code, plan = _plan_json(cli)
+    assert code == 1
+    assert not [w for w in plan["warnings"] if "expired.yaml:6" in w], plan["warnings"]
+    assert [p["line"] for p in plan["problems"] if p["task"] == "Expired campaign"] == [6]
+
+
 def test_deleting_a_task_that_unmanaged_tasks_run_after_is_a_warning_naming_both(
     cli: Cli, tenant: LiveTenant
 ) -> None:
