@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.apps import AppBook
 from reconciler.plan import Action, Plan
 
 
@@ -106,6 +107,7 @@ class DriftReport:
     warnings: list[str] = field(default_factory=list)
     runs_checked: bool = False
     strict: bool = False
+    apps: AppBook = field(default_factory=dict)  # app id → facts, to name apps beside their ids
 
     @property
     def drifted(self) -> bool:

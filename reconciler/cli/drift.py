@@ -40,6 +40,7 @@ from reconciler.plan import is_managed
 from reconciler.qlik import users
 from reconciler.qlik.apps import AppReader
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
+from reconciler.report.drift_text import app_changes
 from reconciler.writer import check_target, write_file
 
 RUNS_AT_ONCE = 8
@@ -111,11 +112,12 @@ async def compute_drift(
     )
     # Apps by name beside their ids: one read per app the report names.
     findings = [f for t in report.tasks for f in t.findings]
-    named = sorted({a for f in findings for a in app_ids_in(f.message)})
+    named = sorted({a for f in findings for a in app_ids_in(f.message)} | app_changes(report))
     if named:
         apps = await AppReader(tenant.client).read(named)
         for finding in findings:
             finding.message = with_app_names(finding.message, apps)
+        report.apps = apps
     report.warnings.extend(str(w) for w in desired.warnings)
     report.warnings.extend(warnings)
     report.warnings.extend(str(p) for p in unowned)

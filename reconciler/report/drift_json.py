@@ -13,9 +13,11 @@ from typing import Any
 
 from deepdiff.helper import notpresent
 
+from reconciler.apps import AppBook, app_name
 from reconciler.drift import DriftReport, Finding, TaskDrift
-from reconciler.report.drift_text import field_changes
+from reconciler.report.drift_text import APP_CHANGE, field_changes
 from reconciler.report.plan_json import utc_timestamp
+from reconciler.report.plan_text import Change
 
 FORMAT_VERSION = "1"
 
@@ -24,7 +26,16 @@ def _value(value: Any) -> Any:
     return None if value is notpresent else value
 
 
-def finding_json(finding: Finding) -> dict[str, Any]:
+def change_json(change: Change, apps: AppBook) -> dict[str, Any]:
+    """`path`, `tenant`, `git`; a changed app also `tenant_name` and `git_name` (null: unknown)."""
+    out = {"path": change.path, "tenant": _value(change.old), "git": _value(change.new)}
+    if change.path == APP_CHANGE:
+        for side, value in (("tenant", change.old), ("git", change.new)):
+            out[f"{side}_name"] = app_name(value, apps) if isinstance(value, str) else None
+    return out
+
+
+def finding_json(finding: Finding, apps: AppBook | None = None) -> dict[str, Any]:
     action = finding.action
     return {
         "category": finding.category.value,
@@ -33,10 +44,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "advice": finding.advice,
         "code": finding.code,
         "fields": list(action.fields) if action else [],
-        "changes": [
-            {"path": c.path, "tenant": _value(c.old), "git": _value(c.new)}
-            for c in field_changes(finding)
-        ],
+        "changes": [change_json(c, apps or {}) for c in field_changes(finding)],
         "patch": list(action.patch) if action else [],
         "run": finding.run,
         "changed_by": finding.changed_by,
@@ -44,7 +52,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def task_json(task: TaskDrift) -> dict[str, Any]:
+def task_json(task: TaskDrift, apps: AppBook | None = None) -> dict[str, Any]:
     return {
         "name": task.name,
         "origin": task.origin,
@@ -53,7 +61,7 @@ def task_json(task: TaskDrift) -> dict[str, Any]:
         "managed": task.managed,
         "owner": task.owner,
         "status": task.status,
-        "findings": [finding_json(f) for f in task.findings],
+        "findings": [finding_json(f, apps) for f in task.findings],
     }
 
 
@@ -77,7 +85,7 @@ def document(
         "runs_checked": report.runs_checked,
         "summary": report.summary(),
         "plan": report.plan.summary(),
-        "tasks": [task_json(t) for t in report.tasks],
+        "tasks": [task_json(t, report.apps) for t in report.tasks],
         "warnings": list(report.warnings),
         "requests": dict(requests) if requests is not None else None,
     }

@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from reconciler.apps import AppBook
 from reconciler.drift import CATEGORY_ORDER, Category, DriftReport, Finding, TaskDrift
 from reconciler.report.drift_text import (
     DIRECTION,
     SYMBOL,
+    change_line,
     changed_words,
     field_changes,
     message,
@@ -53,14 +55,14 @@ def _spaced(text: str, limit: int) -> str:
     return lead + inline(text, limit) + trail
 
 
-def _details(finding: Finding) -> str:
+def _details(finding: Finding, apps: AppBook) -> str:
     if finding.category in (Category.DISABLED, Category.DISABLED_BY_HAND):
         return f"<b>{inline(finding.code or '')}</b>: {words(finding.message + changed_words(finding))}"
     if finding.category is Category.FAILING and finding.run:
         return inline(f"last run failed: {run_words(finding.run)}", DETAIL_MAX)
     parts = [words(message(finding))]
     changes = field_changes(finding)
-    parts += [inline(str(c), 200) for c in changes[:CHANGES_SHOWN]]
+    parts += [inline(change_line(c, apps), 200) for c in changes[:CHANGES_SHOWN]]
     if len(changes) > CHANGES_SHOWN:
         parts.append(f"… and {len(changes) - CHANGES_SHOWN} more changes")
     return "<br>".join(parts)
@@ -75,8 +77,8 @@ def _where(task: TaskDrift) -> str:
     return "<br>".join(parts) or "—"
 
 
-def _row(task: TaskDrift, finding: Finding, with_advice: bool) -> str:
-    cells = [inline(task.name), _where(task), _details(finding)]
+def _row(task: TaskDrift, finding: Finding, with_advice: bool, apps: AppBook) -> str:
+    cells = [inline(task.name), _where(task), _details(finding, apps)]
     if with_advice:
         cells.append(words(finding.advice))
     return "| " + " | ".join(cells) + " |\n"
@@ -146,7 +148,7 @@ def _sections(report: DriftReport, see: str) -> list[_Section]:
         columns = ["Task", "Where", DIRECTION if category is Category.MODIFIED else "Details"]
         columns += [] if advice else ["What to do"]
         head = "| " + " | ".join(columns) + " |\n" + "| --- " * len(columns) + "|\n"
-        rows = [_row(task, finding, advice is None) for task, finding in found]
+        rows = [_row(task, finding, advice is None, report.apps) for task, finding in found]
         sections.append(_Section(heading, head, rows, see))
     if report.warnings:
         rows = [f"- {inline(w, DETAIL_MAX)}\n" for w in report.warnings]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.apps import AppBook, app_label, app_name
 from reconciler.drift import CATEGORY_ORDER, LISTED, Category, DriftReport, Finding, TaskDrift
-from reconciler.report.plan_text import Change, changes, quote, safe
+from reconciler.report.plan_text import Change, changes, field_label, quote, safe, value_text
 
 SYMBOL: Mapping[Category, str] = {
     Category.DISABLED: "o",
@@ -65,6 +66,36 @@ def field_changes(finding: Finding) -> list[Change]:
     return changes(action)
 
 
+APP_CHANGE = field_label("states") + ".app"
+"""The path of a change of the app a task reloads."""
+
+
+def app_changes(report: DriftReport) -> set[str]:
+    """The app ids that the field changes of `report` name."""
+    return {
+        value
+        for task in report.tasks
+        for finding in task.findings
+        for change in field_changes(finding)
+        if change.path == APP_CHANGE
+        for value in (change.old, change.new)
+        if isinstance(value, str)
+    }
+
+
+def _app_value(value: Any, apps: AppBook) -> str:
+    if isinstance(value, str) and app_name(value, apps):
+        return app_label(value, apps)
+    return value_text(value)
+
+
+def change_line(change: Change, apps: AppBook) -> str:
+    """`path: old → new`; a changed app by name beside its id (`"Sales" (116d...)`)."""
+    if change.path != APP_CHANGE:
+        return str(change)
+    return f"{change.path}: {_app_value(change.old, apps)} → {_app_value(change.new, apps)}"
+
+
 def run_words(run: Mapping[str, Any] | None) -> str:
     """`run 1a2b…, started …, ended …, triggered by …` from what is known of a run."""
     if not run:
@@ -114,13 +145,13 @@ def changed_words(finding: Finding) -> str:
     return "; last changed" + (f" by {who}" if who else "") + (f" at {when}" if when else "")
 
 
-def finding_lines(finding: Finding, advice: bool = True) -> list[str]:
+def finding_lines(finding: Finding, advice: bool = True, apps: AppBook | None = None) -> list[str]:
     """Everything below a task's header line for one finding, unindented."""
     lines = [message(finding)]
     details = field_changes(finding)
     if details and finding.category not in DISABLED:
         lines.append(f"{DIRECTION}:")
-        lines.extend(INDENT + str(c) for c in details)
+        lines.extend(INDENT + change_line(c, apps or {}) for c in details)
     if advice:
         lines.append(f"what to do: {finding.advice}")
     return lines
@@ -148,7 +179,7 @@ def render(report: DriftReport, *, tenant: str | None = None, requests: int | No
             lines.append(header(task, category))
             lines += [
                 INDENT + line.replace("\n", "\n" + INDENT)
-                for line in finding_lines(finding, advice is None)
+                for line in finding_lines(finding, advice is None, report.apps)
             ]
         lines.append("")
     if report.warnings:

@@ -126,3 +126,41 @@ def test_drift_reports_every_category_in_every_format_and_only_reads(
         assert outcome is not None, (category, name)
         assert category in (outcome.get("message") or ""), (category, outcome.get("message"))
     assert cases["Campaign results (morning)"].find("failure") is None
+
+
+HR_APP = "4b3a2c1d-0e9f-4a8b-8c7d-6e5f4a3b2c1d"
+
+
+def _reload_hr_from_sales(doc: dict[str, Any]) -> None:
+    arguments = doc["states"][0]["onEvents"][0]["actions"][0]["functionRef"]["arguments"]
+    arguments["appId"] = APP_A
+
+
+def test_a_task_moved_to_another_app_is_named_in_each_formats_details(
+    cli: Cli, tenant: LiveTenant
+) -> None:
+    assert cli("apply", "--auto-approve", "--adopt").returncode == 0
+    tenant.emulator.edit_task(_by_name(tenant)["HR headcount"]["id"], _reload_hr_from_sales)
+
+    text = cli("drift")
+    assert text.returncode == 0, text.stderr
+    wanted = f'reload action.app: "Sales" ({APP_A}) → "HR headcount" ({HR_APP})'
+    assert wanted in text.stdout, text.stdout
+    markdown = cli("drift", "--format", "markdown")
+    assert wanted in markdown.stdout, markdown.stdout
+    doc = json.loads(cli("drift", "--format", "json").stdout)
+    (change,) = [
+        c
+        for t in doc["tasks"]
+        if t["name"] == "HR headcount"
+        for f in t["findings"]
+        for c in f["changes"]
+        if c["path"] == "reload action.app"
+    ]
+    assert change == {
+        "path": "reload action.app",
+        "tenant": APP_A,
+        "git": HR_APP,
+        "tenant_name": "Sales",
+        "git_name": "HR headcount",
+    }
