@@ -1,4 +1,4 @@
-"""Commands that work on task files alone, offline: validate, render, graph, schema."""
+"""Commands on the task files: validate, render, graph (apps by name from a tenant), schema."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from reconciler import model, render
+from reconciler.apps import AppBook, AppFacts, app_label
 from reconciler.cli.base import (
     ConfigOpt,
     DocFormat,
@@ -29,7 +30,9 @@ from reconciler.cli.base import (
 from reconciler.desired import Desired, read_desired
 from reconciler.errors import ConfigError, ExitCode, ProblemsFound, ReconcilerError
 from reconciler.plan import desired_graph, live_ids
+from reconciler.preflight import doc_app
 from reconciler.profile import to_wire
+from reconciler.qlik.apps import AppReader
 from reconciler.report import graph as graph_report
 from reconciler.report import workflow_commands
 
@@ -157,24 +160,44 @@ def graph_cmd(
     tasks: TasksOpt = None,
     config: ConfigOpt = None,
     env: EnvOpt = None,
+    tenant: TenantOpt = None,
     fmt: Annotated[
         GraphFormat, typer.Option("--format", help="mermaid or dot.")
     ] = GraphFormat.mermaid,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="App ids only, even with a tenant configured."),
+    ] = False,
 ) -> None:
-    """Draw the chains of the task files: which task runs after which.
+    """Draw the chains of the task files: which task runs after which, each task with its
+    trigger and app. With a tenant configured, apps are named beside their ids (one read per
+    app); offline, the ids alone.
 
     Example: `reconciler graph --format dot | dot -Tsvg > chains.svg`
     """
-    settings = settings_for(config, tasks, env, None)
+    settings = settings_for(config, tasks, env, tenant)
     desired = read_tree(settings)
-    typer.echo(_render_graph(desired, fmt), nl=False)
+    docs = {t.name: render.render(t, {}, model.MARKER) for t in desired.tasks}
+    apps: dict[str, AppFacts] = {}
+    if settings.tenant and not offline:
+        opened = connect(settings)
+        wanted = sorted({a for a in map(doc_app, docs.values()) if a})
+
+        async def read() -> dict[str, AppFacts]:
+            async with opened.client:
+                return await AppReader(opened.client).read(wanted)
+
+        apps = asyncio.run(read())
+    typer.echo(_render_graph(desired, docs, apps, fmt), nl=False)
 
 
-def _render_graph(desired: Desired, fmt: GraphFormat) -> str:
+def _render_graph(
+    desired: Desired, docs: dict[str, dict[str, Any]], apps: AppBook, fmt: GraphFormat
+) -> str:
     chains = desired_graph(desired.tasks)
     diagram = graph_report.Diagram()
     for task in desired.tasks:
-        diagram.nodes.append((task.name, _trigger_label(task), ""))
+        diagram.nodes.append((task.name, _node_label(task.name, docs[task.name], apps), ""))
     for task in desired.tasks:
         spec = task.spec
         if isinstance(spec, model.ShortTask):
@@ -189,16 +212,20 @@ def _render_graph(desired: Desired, fmt: GraphFormat) -> str:
     )
 
 
-def _trigger_label(task: Any) -> str:
+def _node_label(name: str, doc: dict[str, Any], apps: AppBook) -> str:
+    """The task's name, its trigger, and its app (by name beside the id when `apps` knows it)."""
     from reconciler import schedule
 
-    doc = render.render(task, {}, model.MARKER)
+    lines = [name]
     sched = (doc.get("start") or {}).get("schedule")
     if sched is not None:
-        return f"{task.name}\n{schedule.describe(sched)}"
-    if any(e.get("type") == model.DATA_UPDATED for e in doc.get("events") or []):
-        return f"{task.name}\non data update"
-    return str(task.name)
+        lines.append(schedule.describe(sched))
+    elif any(e.get("type") == model.DATA_UPDATED for e in doc.get("events") or []):
+        lines.append("on data update")
+    app_id = doc_app(doc)
+    if app_id:
+        lines.append(f"app {app_label(app_id, apps)}")
+    return "\n".join(lines)
 
 
 @app.command("schema")
