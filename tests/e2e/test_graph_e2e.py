@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from reconciler.connect import EXAMPLE_APPS
+from reconciler.cli.connect import EXAMPLE_APPS
 from tests.e2e.conftest import Cli, LiveTenant
 
 pytestmark = pytest.mark.e2e
