@@ -98,8 +98,9 @@ def serve(
 ) -> None:
     """Serve the local tenant over HTTP until interrupted.
 
-    Example: `reconciler emulator serve --port 8080 --state tenant.json --fail-rate 0.1`, then
-    `QLIK_TENANT_URL=http://127.0.0.1:8080 QLIK_API_KEY=any reconciler plan`.
+    Example: `reconciler emulator serve --port 8080 --open-apps --fail-rate 0.1`, then
+    `QLIK_TENANT_URL=http://127.0.0.1:8080 QLIK_API_KEY=any reconciler plan` (without
+    `--open-apps` or a `--seed` naming the apps, plan finds none of the task files' apps).
     `--quirk date-z --quirk rrule-part-order` or `--quirks all` play a tenant that stores tasks
     in its own spelling.
     """
