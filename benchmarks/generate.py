@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.load import LoadResult, load_text
 from reconciler.model import MARKER
 
@@ -241,7 +241,7 @@ def live_documents(
     ids = {task.name: _uuid(rng) for task in result.tasks}
     docs = []
     for task in result.tasks:
-        doc = render.render(task, ids, MARKER)
+        doc = apidoc.build(task, ids, MARKER)
         doc["id"] = ids[task.name]
         docs.append(doc)
     return docs

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.chains import run_finished_upstreams
 from reconciler.errors import ApiError, ReconcilerError
 from reconciler.guard import Guard
@@ -170,7 +170,7 @@ class _Run:
         if self.result.stopped:
             self._finish(Outcome(action, Status.SKIPPED, "apply stopped"))
             return False
-        needs = render.placeholders(action.after) | render.placeholders(action.patch)
+        needs = apidoc.placeholders(action.after) | apidoc.placeholders(action.patch)
         blocked = needs - set(self.ids)
         if blocked:
             self._finish(
@@ -205,8 +205,8 @@ class _Run:
         return await self._update(action)
 
     def _resolved(self, doc: Any, action: Action) -> Any:
-        out = render.substitute(doc, self.ids)
-        missing = render.placeholders(out)
+        out = apidoc.substitute(doc, self.ids)
+        missing = apidoc.placeholders(out)
         if missing:
             raise ApiError(
                 "PLAN", action.name, 0, title=f"upstream ids unknown: {', '.join(sorted(missing))}"
@@ -340,7 +340,7 @@ def _create_dependencies(actions: Sequence[Action]) -> dict[int, set[int]]:
     index = {a.name: i for i, a in enumerate(actions)}
     waits: dict[int, set[int]] = {}
     for i, action in enumerate(actions):
-        needs = render.placeholders(action.after) | render.placeholders(action.patch)
+        needs = apidoc.placeholders(action.after) | apidoc.placeholders(action.patch)
         waits[i] = {index[n] for n in needs if n in index and index[n] != i}
     return waits
 

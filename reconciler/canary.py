@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import model, normalize, render
+from reconciler import apidoc, model, normalize
 from reconciler.doctor import Check, Status
 from reconciler.profile import Profile
 
@@ -48,7 +48,7 @@ def canary(name: str, app_id: str, upstream_id: str, marker: str) -> dict[str, A
         "version": model.WORKFLOW_VERSION,
         "annotations": [marker],
         "start": {
-            "stateName": render.STATE_NAME,
+            "stateName": apidoc.STATE_NAME,
             "schedule": {
                 "recurrence": "RRULE:FREQ=YEARLY",
                 "timezone": "UTC",
@@ -66,7 +66,7 @@ def canary(name: str, app_id: str, upstream_id: str, marker: str) -> dict[str, A
                 ],
             }
         ],
-        "states": [render.reload_state(app_id)],
+        "states": [apidoc.reload_state(app_id)],
     }
 
 

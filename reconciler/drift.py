@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler import hub_renames, normalize, render
+from reconciler import apidoc, hub_renames, normalize
 from reconciler.disabled import by_hand, explain_disabled
 from reconciler.drift_findings import (
     ADVICE,
@@ -121,7 +121,7 @@ def _git_findings(
     findings: list[Finding] = []
     code = None
     if live is not None:
-        wanted = normalize.normalize(render.render(task, {}, marker)).get("enabled") is True
+        wanted = normalize.normalize(apidoc.build(task, {}, marker)).get("enabled") is True
         code = _disabled(live, wanted)
     if code is not None:
         why, what = explain_disabled(code)

@@ -1,7 +1,7 @@
 """Live tasks to task files (`reconciler import`): unmanaged tasks brought into git. Pure.
 
 A task is written in the short form when that file renders back to the live document exactly, as
-plan compares them once the task is adopted: `normalize(render(file)) == normalize(live + marker)`.
+plan compares them once the task is adopted: `normalize(apidoc.build(file)) == normalize(live + marker)`.
 Otherwise it is written in the full form: the live document without its server-owned fields. An
 upstream id that belongs to another task of git (imported now, or declared already) becomes that
 task's name (`after: [{task: ...}]`, or `taskRef:` in the full form): adopting keeps its id, so the
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler import model, normalize, render, spellings, taskfile, validate
+from reconciler import apidoc, model, normalize, spellings, taskfile, validate
 from reconciler.load import LoadResult, load_text
 from reconciler.ownership import is_managed
 
@@ -185,7 +185,7 @@ def check(
     errors = [p.message for p in problems if p.severity == "error"]
     if errors:
         return Refusal("invalid", "; ".join(errors))
-    desired = render.render(task, ids, marker)
+    desired = apidoc.build(task, ids, marker)
     adopted = {**live, "annotations": [*(live.get("annotations") or []), marker]}
     want = normalize.normalize(desired)
     have = normalize.normalize(adopted, desired=desired)

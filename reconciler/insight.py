@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from reconciler import preflight
+from reconciler.apidoc import placeholder_name
 from reconciler.apps import AppFacts
 from reconciler.chains import run_finished_upstreams
 from reconciler.load import LoadedTask
 from reconciler.plan import Kind, Plan, is_managed
 from reconciler.preflight import PlanProblem
 from reconciler.reloads import Collision, Reloader, collisions, per_hour, reloaders_of, starts
-from reconciler.render import placeholder_name
 
 CHART_HOURS = 24
 ASSUMED_MINUTES = 10

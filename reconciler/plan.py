@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import ignore, normalize, render
+from reconciler import apidoc, ignore, normalize
 from reconciler.chains import ChainGraph, live_graph
 from reconciler.load import LoadedTask, paused_gc
 from reconciler.ownership import Verdict, is_managed, may_write, migrated_from
@@ -62,7 +62,7 @@ def live_ids(live: Iterable[Mapping[str, Any]], marker: str) -> dict[str, str]:
 def desired_graph(tasks: Sequence[LoadedTask]) -> ChainGraph:
     graph = ChainGraph()
     for task in tasks:
-        graph.add(task.name, render.upstream_names(task))
+        graph.add(task.name, apidoc.upstream_names(task))
     return graph
 
 
@@ -151,7 +151,7 @@ def _build_plan(
     ignored: list[ignore.Pointer] = []
     for task in tasks:
         match = matches[task.name]
-        desired = render.render(task, ids, marker)
+        desired = apidoc.build(task, ids, marker)
         ups = [u for u in graph.upstreams.get(task.name, []) if u in by_name]
         if match.how == "conflict":
             assert match.live is not None
@@ -174,7 +174,7 @@ def _build_plan(
         if match.live is None:
             creates.append(_create(task, desired, ups, legacy, legacy_by_id, options))
             continue
-        again = functools.partial(render.render, task, ids, marker)
+        again = functools.partial(apidoc.build, task, ids, marker)
         action = _update(task, desired, match, ups, again, options.ignore_rules, ignored)
         plan.ignored += len(ignored)
         ignored.clear()
@@ -206,7 +206,7 @@ def _build_plan(
     conflicted = {a.name for a in plan.actions if a.kind is Kind.CONFLICT}
     for action in plan.actions:
         blocked = sorted(
-            (render.placeholders(action.after) | render.placeholders(action.patch)) & conflicted
+            (apidoc.placeholders(action.after) | apidoc.placeholders(action.patch)) & conflicted
         )
         if blocked:
             plan.warnings.append(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler import model, render, schedule
+from reconciler import apidoc, model, schedule
 from reconciler.apply import Guard
 from reconciler.apps import AppBook, app_label
 from reconciler.chains import run_finished_upstreams
@@ -81,7 +81,7 @@ class _Holder:
 
 def doc_app(doc: Mapping[str, Any]) -> str | None:
     """The app a task document reloads."""
-    found = render.app_id(doc)
+    found = apidoc.app_id(doc)
     if found:
         return found
     resource = doc.get("resourceId")

@@ -20,10 +20,10 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from reconciler import schedule
+from reconciler.apidoc import app_id, placeholder_name
 from reconciler.apps import AppBook, app_label
 from reconciler.chains import ChainGraph, run_finished_upstreams
 from reconciler.model import DATA_UPDATED
-from reconciler.render import app_id, placeholder_name
 
 MAX_STARTS_PER_TASK = 500
 MIN_GAP = timedelta(minutes=15)

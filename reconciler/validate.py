@@ -13,7 +13,7 @@ from collections.abc import Sequence, Set
 from datetime import datetime
 from typing import Any
 
-from reconciler import model, render, schedule
+from reconciler import apidoc, model, schedule
 from reconciler.errors import Problem
 from reconciler.load import LoadedTask
 from reconciler.plan import desired_graph
@@ -183,7 +183,7 @@ def _structure(task: LoadedTask, problems: list[Problem]) -> None:
 def _app_of(task: LoadedTask) -> str | None:
     if isinstance(task.spec, model.ShortTask):
         return task.spec.reload.appId
-    return render.app_id(task.data)
+    return apidoc.app_id(task.data)
 
 
 def _cycles(tasks: Sequence[LoadedTask], problems: list[Problem]) -> None:

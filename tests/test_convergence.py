@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.apply import apply_plan
 from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.emulator import quirks as emulator_quirks
@@ -91,7 +91,7 @@ def live_tasks(draw: st.DrawFn, tree: LoadResult) -> list[dict[str, Any]]:
         managed = draw(st.booleans())
         if tree.tasks and draw(st.booleans()):
             task = draw(st.sampled_from(tree.tasks))
-            doc = render.render(task, {}, MARKER)
+            doc = apidoc.build(task, {}, MARKER)
             doc["events"] = (
                 [  # ids that do not exist: a stale chain
                     {
@@ -114,7 +114,7 @@ def live_tasks(draw: st.DrawFn, tree: LoadResult) -> list[dict[str, Any]]:
             task_doc = _load(
                 f"name: {draw(st.sampled_from(NAMES))}\nreload: {{appId: {draw(st.sampled_from(APPS))}}}\n"
             )
-            doc = render.render(task_doc.tasks[0], {}, MARKER)
+            doc = apidoc.build(task_doc.tasks[0], {}, MARKER)
         drift = draw(st.sampled_from(["none", "disabled", "description", "partial", "case"]))
         if drift == "disabled":
             doc["enabled"] = False
@@ -171,12 +171,12 @@ async def _converge(
         while waiting:
             waiting = False
             for action in second.actions:
-                needs = render.placeholders(action.after) | render.placeholders(action.patch)
+                needs = apidoc.placeholders(action.after) | apidoc.placeholders(action.patch)
                 if action.name not in blocked and needs & blocked:
                     blocked.add(action.name)
                     waiting = True
         for action in second.actions:
-            needs = render.placeholders(action.after) | render.placeholders(action.patch)
+            needs = apidoc.placeholders(action.after) | apidoc.placeholders(action.patch)
             assert action.kind.value == "conflict" or needs & blocked, (
                 action.kind,
                 action.name,
@@ -224,8 +224,8 @@ def _property(data: st.DataObject, adopt: bool, quirks: tuple[str, ...]) -> None
     assume(not [p for p in validate(tree.tasks) if p.severity == "error"])
     live = data.draw(live_tasks(tree))
     per_app: dict[str, int] = {}
-    for doc in [*live, *(render.render(t, {}, MARKER) for t in tree.tasks)]:
-        app = render.app_id(doc) or ""
+    for doc in [*live, *(apidoc.build(t, {}, MARKER) for t in tree.tasks)]:
+        app = apidoc.app_id(doc) or ""
         per_app[app] = per_app.get(app, 0) + 1
     assume(max(per_app.values(), default=0) <= 10)
     asyncio.run(_converge(copy.deepcopy(live), tree, adopt, quirks))

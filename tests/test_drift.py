@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import model
+from reconciler import apidoc, model
 from reconciler.disabled import DISABLED_CODES, explain_disabled
 from reconciler.drift import (
     LISTED,
@@ -21,7 +21,6 @@ from reconciler.drift import (
     last_run_of,
 )
 from reconciler.plan import Kind, Options, build_plan
-from reconciler.render import render
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
 from tests.conftest import APP_A, APP_B, APP_C, tasks_from
 
@@ -53,7 +52,7 @@ def live_of(text: str = TREE) -> list[Doc]:
     ids = {t.name: "id-" + t.name.lower().replace(" ", "-") for t in tasks}
     docs = []
     for task in tasks:
-        doc = render(task, ids, MARKER)
+        doc = apidoc.build(task, ids, MARKER)
         doc["id"] = ids[task.name]
         doc["metadata"] = {"createdAt": "2026-01-02T00:00:00Z"}
         docs.append(doc)
@@ -359,7 +358,7 @@ def test_markdown_stays_under_the_limit_for_2000_drifted_tasks() -> None:
     tasks = tasks_from(text)
     docs = []
     for i, task in enumerate(tasks):
-        doc = render(task, {}, MARKER)
+        doc = apidoc.build(task, {}, MARKER)
         doc.update(id=f"id-{i}", description="tenant " * 20, metadata={})
         if i % 4 == 0:
             doc["metadata"]["orchestration"] = {"lastRun": {"status": "FAILED", "id": f"r{i}"}}

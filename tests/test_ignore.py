@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import ignore, render
+from reconciler import apidoc, ignore
 from reconciler.config import resolve_settings
 from reconciler.errors import ProblemsFound
 from reconciler.load import LoadResult, load_text
@@ -44,7 +44,7 @@ def _tasks() -> LoadResult:
 def _live(**edits: Any) -> list[dict[str, Any]]:
     docs = []
     for i, task in enumerate(_tasks().tasks):
-        doc = render.render(task, {}, MARKER)
+        doc = apidoc.build(task, {}, MARKER)
         doc["id"] = f"id-{i}"
         doc.update(edits.get(task.name, {}))
         docs.append(doc)
@@ -52,7 +52,7 @@ def _live(**edits: Any) -> list[dict[str, Any]]:
 
 
 def _schedule_edit(**changes: str) -> dict[str, Any]:
-    doc = render.render(_tasks().tasks[0], {}, MARKER)
+    doc = apidoc.build(_tasks().tasks[0], {}, MARKER)
     doc["start"]["schedule"].update(changes)
     return {"start": doc["start"]}
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler import model, normalize, render, taskfile
+from reconciler import apidoc, model, normalize, taskfile
 from reconciler.emulator import Emulator
 from reconciler.importer import Imported, ImportResult, import_tasks
 from reconciler.load import LoadedTask, LoadResult, load_text, load_tree
@@ -36,7 +36,7 @@ def live_examples() -> list[dict[str, Any]]:
     tasks = {t.name: t for t in example_tasks()}
     ids: dict[str, str] = {}
     for name in desired_graph(list(tasks.values())).order():
-        doc = render.render(tasks[name], ids, MARKER)
+        doc = apidoc.build(tasks[name], ids, MARKER)
         doc["annotations"] = [a for a in doc["annotations"] if a != MARKER]
         ids[name] = emulator.put_task_raw(doc)["id"]
     return emulator.tasks()
@@ -57,7 +57,7 @@ def assert_round_trips(tasks: Sequence[LoadedTask], live: Sequence[Mapping[str, 
     by_name = {t["name"]: t for t in live}
     ids = {t.name: by_name[t.name]["id"] for t in tasks}
     for task in tasks:
-        desired = render.render(task, ids, MARKER)
+        desired = apidoc.build(task, ids, MARKER)
         remote = by_name[task.name]
         adopted = {**remote, "annotations": [*(remote.get("annotations") or []), MARKER]}
         assert normalize.normalize(desired) == normalize.normalize(adopted, desired=desired)
@@ -336,7 +336,7 @@ def test_a_hub_made_chain_with_other_event_names_comes_back_in_the_short_form(
 
 
 def test_a_task_stored_in_the_tenants_own_spelling_imports_as_people_write_it() -> None:
-    from reconciler import render
+    from reconciler import apidoc
     from reconciler.emulator import quirks
     from reconciler.load import LoadResult, load_text
 
@@ -352,7 +352,7 @@ def test_a_task_stored_in_the_tenants_own_spelling_imports_as_people_write_it() 
     spelled = quirks.resolve([q.name for q in quirks.QUIRKS if q.spelling])
     live = []
     for task in loaded.tasks:
-        doc = render.render(task, {}, MARKER)
+        doc = apidoc.build(task, {}, MARKER)
         doc.update(id=f"{task.name}-id", annotations=[])
         quirks.rewrite_stored(spelled, doc)
         live.append(doc)

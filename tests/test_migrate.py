@@ -15,7 +15,7 @@ import respx
 from dateutil.rrule import rruleset, rrulestr
 from typer.testing import CliRunner
 
-from reconciler import model, render, schedule, taskfile
+from reconciler import apidoc, model, schedule, taskfile
 from reconciler.cli import app
 from reconciler.load import LoadedTask, LoadResult, load_text
 from reconciler.migrate import LegacyFile, Migration, migrate, read_dump
@@ -173,7 +173,7 @@ def test_the_written_file_reads_back_as_written_and_validates() -> None:
 def _task_runs(tasks: list[LoadedTask], after: datetime, count: int) -> list[datetime]:
     runs = []
     for task in tasks:
-        sched = render.render(task, {}, model.MARKER)["start"]["schedule"]
+        sched = apidoc.build(task, {}, model.MARKER)["start"]["schedule"]
         runs.append(schedule.next_runs(sched, after, count=count))
     return list(heapq.merge(*runs))[:count]
 
@@ -404,9 +404,7 @@ def test_the_fixed_offset_zone_keeps_the_run_times() -> None:
     doc = legacy(timeZone=None, startDateTime="2022-09-19T11:18:00+02:00", endDateTime=None)
     tasks = loaded(only(migrate([doc], app_names={})))
     after = datetime(2022, 9, 19, tzinfo=UTC)
-    first = schedule.next_runs(
-        render.render(tasks[0], {}, model.MARKER)["start"]["schedule"], after
-    )
+    first = schedule.next_runs(apidoc.build(tasks[0], {}, model.MARKER)["start"]["schedule"], after)
     assert first[0] == datetime(2022, 9, 19, 9, 18, tzinfo=UTC)
 
 

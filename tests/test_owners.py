@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import hub_renames, model
+from reconciler import apidoc, hub_renames, model
 from reconciler.config import DefaultOwner, resolve_settings
 from reconciler.disabled import by_hand, enabling_words
 from reconciler.drift import Category, build_report
@@ -28,7 +28,6 @@ from reconciler.owners import (
     owner_problems,
 )
 from reconciler.plan import Kind, Options, build_plan
-from reconciler.render import render
 from reconciler.report import drift_json, drift_text, plan_markdown, plan_text
 from tests.conftest import APP_A, APP_B, tasks_from
 from tests.test_drift import NOW
@@ -52,7 +51,7 @@ reload: {{appId: {APP_B}}}
 def live_of(text: str = TREE, owner: str = "u-anna", managed: bool = True) -> list[Doc]:
     docs = []
     for task in tasks_from(text):
-        doc = render(task, {}, MARKER if managed else "")
+        doc = apidoc.build(task, {}, MARKER if managed else "")
         if not managed:
             doc["annotations"] = []
         doc["id"] = "id-" + task.name.lower().replace(" ", "-")

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import model, schedule
+from reconciler import apidoc, model, schedule
+from reconciler.apidoc import known_after_apply
 from reconciler.errors import ReconcilerError
 from reconciler.plan import Action, Kind, Options, Plan, RemoteTask, build_plan
-from reconciler.render import known_after_apply, render
 from reconciler.report import plan_json, plan_markdown, plan_text
 from tests.conftest import APP_A, APP_B, tasks_from
 
@@ -49,7 +49,7 @@ def live(text: str, ids: dict[str, str] | None = None) -> list[dict[str, Any]]:
     ids = ids or {}
     docs = []
     for task in tasks_from(text):
-        doc = render(task, ids, MARKER)
+        doc = apidoc.build(task, ids, MARKER)
         doc["id"] = ids.get(task.name, f"id-{task.name.lower().replace(' ', '-')}")
         doc["metadata"] = {"createdAt": "2026-01-02T00:00:00Z"}
         docs.append(doc)
@@ -239,7 +239,7 @@ def test_create_says_what_will_exist_with_placeholders_and_runs() -> None:
 )
 def test_trigger_words(yaml_text: str, trigger: str) -> None:
     [task] = tasks_from(yaml_text)
-    doc = render(task, {}, MARKER)
+    doc = apidoc.build(task, {}, MARKER)
     assert plan_text.trigger_words(doc, {}) == trigger
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import model, preflight
+from reconciler import apidoc, model, preflight
+from reconciler.apidoc import reload_state
 from reconciler.apps import AppFacts
 from reconciler.plan import Options, build_plan
-from reconciler.render import reload_state, render
 from tests.conftest import APP_A, APP_B, tasks_from
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ def hand_made(i: int, app: str = APP_A, **extra: Any) -> dict[str, Any]:
 
 
 def managed(text: str, task_id: str, **extra: Any) -> dict[str, Any]:
-    doc = render(tasks_from(text)[0], {}, MARKER)
+    doc = apidoc.build(tasks_from(text)[0], {}, MARKER)
     return {**doc, "id": task_id, "metadata": {"createdAt": "2026-01-01T00:00:00Z"}, **extra}
 
 

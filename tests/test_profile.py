@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler import normalize
+from reconciler.apidoc import reload_state
 from reconciler.config import resolve_settings
 from reconciler.errors import ProblemsFound
 from reconciler.model import MARKER
@@ -23,7 +24,6 @@ from reconciler.profile import (
     to_wire,
     with_marker,
 )
-from reconciler.render import reload_state
 
 LINE = f"[{MARKER}]"
 DESCRIBED = Profile(markerIn="description")

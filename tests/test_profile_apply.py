@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import pytest
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.apply import ApplyResult, Status, apply_plan
 from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.emulator.faults import Fault
@@ -156,7 +156,7 @@ SINCE = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def _sent() -> dict[str, Any]:
-    return render.render(tasks_from(TREE)[0], {}, MARKER)
+    return apidoc.build(tasks_from(TREE)[0], {}, MARKER)
 
 
 def _stored(created: str, **changes: Any) -> dict[str, Any]:
@@ -188,7 +188,7 @@ def test_a_lost_create_is_found_by_name_time_and_content(
 
 def test_adoption_on_a_dropping_tenant_moves_the_marker_into_the_description_once() -> None:
     emulator = _dropping()
-    made_by_hand = render.render(tasks_from(TREE)[0], {}, MARKER)
+    made_by_hand = apidoc.build(tasks_from(TREE)[0], {}, MARKER)
     made_by_hand.pop("annotations")
     emulator.put_task_raw(made_by_hand)
     first = _apply(emulator, DESCRIBED, adopt=True)
@@ -201,7 +201,7 @@ def test_adoption_on_a_dropping_tenant_moves_the_marker_into_the_description_onc
 
 def test_an_adoption_the_tenant_does_not_keep_stops_apply() -> None:
     emulator = _dropping()
-    made_by_hand = {**render.render(tasks_from(TREE)[0], {}, MARKER), "description": "by hand"}
+    made_by_hand = {**apidoc.build(tasks_from(TREE)[0], {}, MARKER), "description": "by hand"}
     made_by_hand.pop("annotations")
     emulator.put_task_raw(made_by_hand)
     for _ in range(2):

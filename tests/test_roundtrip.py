@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
 
-from reconciler import normalize, render
+from reconciler import apidoc, normalize
 from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.model import MARKER
 from reconciler.qlik.auth import Credentials, Secret
@@ -29,14 +29,14 @@ async def _created(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     async with client:
         ids: dict[str, str] = {}
         for doc in docs:
-            sent = render.substitute(doc, ids)
+            sent = apidoc.substitute(doc, ids)
             created = await client.create_task(sent)
             ids[doc["name"]] = created["id"]
             if doc.get("enabled"):
                 await client.patch_task(
                     created["id"], [{"op": "replace", "path": "/enabled", "value": True}]
                 )
-            out.append((render.substitute(doc, ids), await client.get_task(created["id"])))
+            out.append((apidoc.substitute(doc, ids), await client.get_task(created["id"])))
     return out
 
 
@@ -46,7 +46,7 @@ def test_what_the_service_returns_normalises_equal_to_what_was_sent(text: str) -
     tree = _load(text)
     assume(tree.tasks and not tree.problems)
     assume(not [p for p in validate(tree.tasks) if p.severity == "error"])
-    docs = [render.render(t, {}, MARKER) for t in tree.tasks]
+    docs = [apidoc.build(t, {}, MARKER) for t in tree.tasks]
     for sent, returned in asyncio.run(_created(docs)):
         assert "id" in returned and "metadata" in returned
         assert normalize.normalize(returned, desired=sent) == normalize.normalize(sent)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.errors import ConfigError
 from reconciler.model import MARKER
@@ -103,7 +103,7 @@ def local_seed() -> dict[str, Any]:
                         "startDateTime": "2026-01-01T05:00:00",
                     },
                 },
-                "states": [render.reload_state("3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718")],
+                "states": [apidoc.reload_state("3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718")],
             }
         ],
     }

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reconciler import model, render
+from reconciler import apidoc, model
 from reconciler.apps import AppBook, AppFacts, app_label
 from reconciler.cli.base import (
     ConfigOpt,
@@ -145,7 +145,7 @@ def render_cmd(
 
         ids = live_ids(asyncio.run(listing()), settings.marker)
     docs = [
-        to_wire(render.render(t, ids, settings.marker), settings.marker, settings.profile)
+        to_wire(apidoc.build(t, ids, settings.marker), settings.marker, settings.profile)
         for t in chosen
     ]
     if fmt is DocFormat.yaml:
@@ -177,7 +177,7 @@ def graph_cmd(
     """
     settings = settings_for(config, tasks, env, tenant)
     desired = read_tree(settings)
-    docs = {t.name: render.render(t, {}, model.MARKER) for t in desired.tasks}
+    docs = {t.name: apidoc.build(t, {}, model.MARKER) for t in desired.tasks}
     apps: dict[str, AppFacts] = {}
     if settings.tenant and not offline:
         opened = connect(settings)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.apps import AppFacts
 from reconciler.cli.base import (
     ConfigOpt,
@@ -161,7 +161,7 @@ def _docs(tasks: Sequence[LoadedTask], live: list[dict[str, Any]], marker: str) 
     ids = live_ids(live, marker)
     docs: Docs = []
     for task in tasks:
-        doc = render.render(task, ids, marker)
+        doc = apidoc.build(task, ids, marker)
         if task.name in ids:
             doc["id"] = ids[task.name]
         docs.append((doc, "git"))

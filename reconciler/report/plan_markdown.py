@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.apidoc import placeholder_name
 from reconciler.apps import AppBook, app_label, app_name
 from reconciler.chains import run_finished_upstreams
 from reconciler.insight import Insight
 from reconciler.owners import move_words
 from reconciler.plan import Action, Kind, Plan
 from reconciler.preflight import doc_app
-from reconciler.render import placeholder_name
 from reconciler.report import graph, plan_insight
 from reconciler.report.owner_words import moves_words, owner_lines
 from reconciler.report.plan_text import (

@@ -18,12 +18,12 @@ from deepdiff import DeepDiff
 from deepdiff.helper import notpresent
 
 from reconciler import model, schedule
+from reconciler.apidoc import app_id, placeholder_name
 from reconciler.apps import AppBook, app_label
 from reconciler.chains import run_finished_upstreams
 from reconciler.insight import Insight
 from reconciler.normalize import normalize
 from reconciler.plan import Action, Kind, Plan
-from reconciler.render import app_id, placeholder_name
 from reconciler.report import plan_insight
 from reconciler.report.owner_words import owner_lines
 

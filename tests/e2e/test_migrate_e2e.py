@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.emulator import Reply
 from reconciler.load import load_tree
 from reconciler.model import MARKER
@@ -129,7 +129,7 @@ def _made_by_hand(tenant: LiveTenant, tasks_dir: Path) -> None:
     by_name = {t.name: t for t in loaded.tasks}
     ids: dict[str, str] = {}
     for name in desired_graph(loaded.tasks).order():
-        doc = render.render(by_name[name], ids, MARKER)
+        doc = apidoc.build(by_name[name], ids, MARKER)
         doc["annotations"].remove(MARKER)
         ids[name] = tenant.emulator.put_task_raw(doc)["id"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.cli.connect import EXAMPLE_APPS
 from reconciler.emulator import Emulator, EmulatorConfig
 from tests.conftest import APP_A
@@ -94,7 +94,7 @@ def _hand_made(name: str) -> dict[str, Any]:
                 "startDateTime": "2026-01-01T06:00:00",
             },
         },
-        "states": [render.reload_state(APP_A)],
+        "states": [apidoc.reload_state(APP_A)],
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler import render
+from reconciler import apidoc
 from tests.e2e.conftest import Cli, LiveTenant
 
 SALES_APP = "116dbfae-7fb9-4983-8e23-5ccd8c508722"
@@ -27,7 +27,7 @@ def _hand_made(name: str, app: str, **extra: Any) -> dict[str, Any]:
         "name": name,
         "enabled": True,
         "specVersion": "0.8",
-        "states": [render.reload_state(app)],
+        "states": [apidoc.reload_state(app)],
         **extra,
     }
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.cli.connect import EXAMPLE_APPS
 from reconciler.emulator import Emulator, EmulatorConfig, ManualClock
 from tests.e2e.conftest import API_KEY, Cli, LiveTenant, Project
@@ -45,7 +45,7 @@ def _tenant_with_hub_and_legacy_tasks(cli: Cli, emulator: Emulator) -> None:
                     "startDateTime": "2026-01-01T06:00:00",
                 },
             },
-            "states": [render.reload_state(SALES_APP)],
+            "states": [apidoc.reload_state(SALES_APP)],
         }
     )
     emulator.add_legacy(

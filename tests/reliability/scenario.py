@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.emulator import Emulator
 from reconciler.load import LoadedTask, load_tree
@@ -328,7 +328,7 @@ def task_doc(name: str, app: str, *, annotations: Sequence[str] = (MARKER,)) -> 
                 "startDateTime": "2026-01-01T03:00:00",
             },
         },
-        "states": [render.reload_state(app)],
+        "states": [apidoc.reload_state(app)],
     }
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.cli import app
 from reconciler.emulator import Reply, json_reply
 from reconciler.qlik import client as client_module
@@ -57,7 +57,7 @@ HAND_MADE = {
     "name": "Made in the hub",
     "enabled": True,
     "specVersion": "0.8",
-    "states": [render.reload_state("0b7f3c2e-1d4a-4e5f-8a9b-0c1d2e3f4a5b")],
+    "states": [apidoc.reload_state("0b7f3c2e-1d4a-4e5f-8a9b-0c1d2e3f4a5b")],
 }
 CREDENTIALS = {
     "api-key": ({"QLIK_API_KEY": API_KEY}, {"QLIK_API_KEY": WRONG_KEY}),

@@ -76,7 +76,7 @@ def upstream_names(task: LoadedTask) -> list[str]:
     return names
 
 
-def render(task: LoadedTask, ids: Mapping[str, str], marker: str) -> dict[str, Any]:
+def build(task: LoadedTask, ids: Mapping[str, str], marker: str) -> dict[str, Any]:
     """The API document for `task`, with upstream names resolved through `ids`."""
     if isinstance(task.spec, model.ShortTask):
         return _short(task.spec, ids, marker)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import render
+from reconciler import apidoc
 from reconciler.config import resolve_settings
 from reconciler.desired import read_desired
 from tests.conftest import APP_A, APP_B, REPO, tasks_from
@@ -25,7 +25,7 @@ def test_scheduled_task_renders_exactly_as_documented() -> None:
         enabled: true
         """
     )
-    assert render.render(task, {}, MARKER) == {
+    assert apidoc.build(task, {}, MARKER) == {
         "name": "Sales ETL",
         "description": "Nightly sales extract",
         "enabled": True,
@@ -83,7 +83,7 @@ def test_chained_task_has_one_event_per_upstream(when: str, exclusive: bool) -> 
         when: {when}
         """
     )
-    doc = render.render(tasks[2], {"Up": "id-up"}, MARKER)
+    doc = apidoc.build(tasks[2], {"Up": "id-up"}, MARKER)
     assert "start" not in doc
     assert doc["events"] == [
         {
@@ -110,13 +110,13 @@ def test_chained_task_has_one_event_per_upstream(when: str, exclusive: bool) -> 
     state = doc["states"][0]
     assert state["exclusive"] is exclusive
     assert state["onEvents"][0]["eventRefs"] == ["upstream-1", "upstream-2"]
-    assert render.placeholders(doc) == {"Other"}
-    assert render.placeholders(render.substitute(doc, {"Other": "id-other"})) == set()
+    assert apidoc.placeholders(doc) == {"Other"}
+    assert apidoc.placeholders(apidoc.substitute(doc, {"Other": "id-other"})) == set()
 
 
 def test_data_update_trigger() -> None:
     (task,) = tasks_from(f"name: S\nreload: {{appId: {APP_A}}}\nonDataUpdate: true\n")
-    doc = render.render(task, {}, MARKER)
+    doc = apidoc.build(task, {}, MARKER)
     assert doc["events"] == [
         {
             "name": "dataset-updated",
@@ -152,7 +152,7 @@ def test_full_form_is_sent_as_written_with_marker_and_references() -> None:
                   - functionRef: {{refName: app.reload, arguments: {{appId: {APP_B}}}}}
         """
     )
-    doc = render.render(tasks[1], {"Up": "id-up"}, MARKER)
+    doc = apidoc.build(tasks[1], {"Up": "id-up"}, MARKER)
     assert doc["keepActive"] is True
     assert "renamedFrom" not in doc
     assert doc["annotations"] == [MARKER]
@@ -170,7 +170,7 @@ def test_unquoted_dates_stay_as_written() -> None:
         schedule: {{recurrence: "RRULE:FREQ=DAILY", startDateTime: 2026-01-01T06:00:00}}
         """
     )
-    assert render.render(task, {}, MARKER)["start"]["schedule"]["startDateTime"] == (
+    assert apidoc.build(task, {}, MARKER)["start"]["schedule"]["startDateTime"] == (
         "2026-01-01T06:00:00"
     )
 
@@ -185,7 +185,7 @@ def test_example_tree_is_valid_and_uses_every_feature() -> None:
         cwd=REPO,
     )
     desired = read_desired(settings, now=None, cwd=REPO)
-    docs = [render.render(t, {}, MARKER) for t in desired.tasks]
+    docs = [apidoc.build(t, {}, MARKER) for t in desired.tasks]
     kinds = {
         (e["type"], c.get("contextAttributeValue"))
         for d in docs
@@ -210,5 +210,5 @@ def test_example_variables_differ_per_environment(env: str) -> None:
     )
     task = read_desired(settings, now=None, cwd=REPO).named("Finance dashboard")
     assert task is not None
-    action = render.render(task, {}, MARKER)["states"][0]["onEvents"][0]["actions"][0]
+    action = apidoc.build(task, {}, MARKER)["states"][0]["onEvents"][0]["actions"][0]
     assert action["functionRef"]["arguments"]["appId"] == settings.vars["finance_app"]
