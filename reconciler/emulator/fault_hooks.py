@@ -11,8 +11,8 @@ from reconciler.emulator.faults import Fault, FaultGate, FaultRule, Match
 from reconciler.emulator.hostile import Hostile
 
 if TYPE_CHECKING:
-    from reconciler.emulator.app import Router
     from reconciler.emulator.config import EmulatorConfig
+    from reconciler.emulator.routes import Router
 
 
 class FaultHooks:

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from reconciler.emulator import paging, rules, users_api
-from reconciler.emulator.context import Request
 from reconciler.emulator.replies import Reply, ServiceError, empty_reply, json_reply
+from reconciler.emulator.request import Request
 from reconciler.emulator.runs import legacy_style_id, public
 from reconciler.emulator.store import Doc
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from reconciler.emulator.context import Core
+from reconciler.emulator.request import Core
 from reconciler.emulator.runs import RunEngine
 from reconciler.emulator.store import State, StateFile
 

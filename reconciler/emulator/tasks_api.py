@@ -9,7 +9,6 @@ from typing import Any
 import jsonpatch
 
 from reconciler.emulator import graph, paging, quirks, rules
-from reconciler.emulator.context import Request
 from reconciler.emulator.replies import (
     Reply,
     ServiceError,
@@ -19,6 +18,7 @@ from reconciler.emulator.replies import (
     not_found,
     text_reply,
 )
+from reconciler.emulator.request import Request
 from reconciler.emulator.runs import public
 from reconciler.emulator.scim import FilterError, parse_filter
 from reconciler.emulator.store import Doc

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from reconciler.emulator import graph, quirks, rules, users_api
-from reconciler.emulator.app import Router
 from reconciler.emulator.config import Clock, EmulatorConfig
-from reconciler.emulator.context import Core
 from reconciler.emulator.fault_hooks import FaultHooks
 from reconciler.emulator.faults import Fault, FaultGate
 from reconciler.emulator.hostile import injected_failure, request_query, rewrite
 from reconciler.emulator.legacy_api import fill_legacy, token_digest
 from reconciler.emulator.replies import Reply, ServiceError
+from reconciler.emulator.request import Core
+from reconciler.emulator.routes import Router
 from reconciler.emulator.runs import RunEngine, public
 from reconciler.emulator.server import RunningServer, serve_until_interrupted, serving
 from reconciler.emulator.shared import SharedState

@@ -13,7 +13,7 @@ from reconciler.emulator.store import Doc, State
 
 if TYPE_CHECKING:
     from reconciler.emulator.config import Clock, EmulatorConfig
-    from reconciler.emulator.context import Core
+    from reconciler.emulator.request import Core
 
 
 class UserHooks:

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.emulator import paging
-from reconciler.emulator.context import Core, Request
 from reconciler.emulator.replies import Reply, ServiceError, bad_request, json_reply
+from reconciler.emulator.request import Core, Request
 from reconciler.emulator.rules import iso, user_id
 from reconciler.emulator.scim import FilterError, parse_filter
 from reconciler.emulator.store import Doc

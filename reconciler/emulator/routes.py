@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from reconciler.emulator import legacy_api, tasks_api, users_api
-from reconciler.emulator.context import Core, Request
 from reconciler.emulator.faults import RateLimiter, Tier
 from reconciler.emulator.paging import Query
 from reconciler.emulator.replies import Reply, ServiceError, not_found, rate_limited
+from reconciler.emulator.request import Core, Request
 
 Handler = Callable[[Request], Reply]
 

@@ -1,4 +1,4 @@
-"""What a handler is given: the tenant core (state, settings, run engine) and the parsed request."""
+"""What a handler is given: the parsed request, and the tenant core (state, settings, runs) behind it."""
 
 from __future__ import annotations
 
