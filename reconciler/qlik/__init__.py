@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from reconciler.qlik.auth import Credentials, Secret, validate_tenant_url
 from reconciler.qlik.client import OnRetry, TenantClient
-from reconciler.qlik.limits import RateLimits, RequestCounter, RetryPolicy, Tier
+from reconciler.qlik.retry import RetryPolicy
+from reconciler.qlik.sender import RequestCounter
+from reconciler.qlik.throttle import RateLimits, Tier
 
 __all__ = [
     "Credentials",

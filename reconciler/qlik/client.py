@@ -18,19 +18,13 @@ import httpx
 
 from reconciler import __version__
 from reconciler.errors import AmbiguousWriteError, ApiError
-from reconciler.qlik import answers
+from reconciler.qlik import answers, paging
 from reconciler.qlik.auth import Credentials, QlikAuth, validate_tenant_url
 from reconciler.qlik.bounds import Bounds, Budget
 from reconciler.qlik.error_body import with_note
-from reconciler.qlik.limits import (
-    Clock,
-    RateLimits,
-    RequestCounter,
-    RetryPolicy,
-    Sleep,
-    Throttle,
-)
-from reconciler.qlik.sender import Check, JsonObject, OnRetry, Sender
+from reconciler.qlik.retry import RetryPolicy
+from reconciler.qlik.sender import Check, JsonObject, OnRetry, RequestCounter, Sender
+from reconciler.qlik.throttle import Clock, RateLimits, Sleep, Throttle
 
 __all__ = [
     "Bounds",
@@ -341,7 +335,8 @@ class TenantClient:
         max_items: int | None = None,
         check: Check | None = None,
     ) -> list[JsonObject] | None:
-        return await self._sender.pages(
+        return await paging.pages(
+            self._sender,
             operation,
             path,
             params,

@@ -1,5 +1,5 @@
 """The send loop of the tenant client: throttle, send, decide, retry with tenacity, within the
-bounds; the paged listing across requests; reading answers. httpx exceptions become `ApiError` here.
+bounds; reading answers; counting what was sent. httpx exceptions become `ApiError` here.
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -19,30 +19,48 @@ from reconciler.qlik import answers
 from reconciler.qlik.auth import QlikAuth, TokenError
 from reconciler.qlik.bounds import Bounds, Budget
 from reconciler.qlik.error_body import api_error, with_note
-from reconciler.qlik.limits import (
+from reconciler.qlik.retry import (
     RETRYABLE_STATUSES,
     Action,
-    Clock,
     Failure,
-    RequestCounter,
     RetryPolicy,
-    Sleep,
-    Throttle,
     Verdict,
     classify_failure,
     decide_response,
     decide_transport,
-    retry_after_from,
-    tier_for,
 )
+from reconciler.qlik.throttle import Clock, Sleep, Throttle, retry_after_from, tier_for
 
-__all__ = ["Check", "JsonObject", "OnRetry", "Sender"]
+__all__ = ["Check", "JsonObject", "OnRetry", "RequestCounter", "Sender"]
 
 log = logging.getLogger("reconciler.qlik")
 
 JsonObject = dict[str, Any]
 OnRetry = Callable[[str, int, float, str], None]  # (operation, attempt, wait_seconds, reason)
 Check = Callable[[JsonObject, int | None], None]
+
+
+@dataclass(slots=True)
+class RequestCounter:
+    """What a client sent: attempts per operation (retries and token requests included), retries,
+    and 429 answers seen."""
+
+    by_operation: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+    retries: int = 0
+    throttled: int = 0
+
+    def sent(self, operation: str) -> None:
+        self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
+        self.total += 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "total": self.total,
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "by_operation": dict(sorted(self.by_operation.items())),
+        }
 
 
 class _Again(Exception):
@@ -112,74 +130,6 @@ class Sender:
         self._sleep = sleep
         self._clock = clock
         self._on_retry = on_retry
-
-    # -- paging -----------------------------------------------------------------------------------
-
-    async def pages(
-        self,
-        operation: str,
-        path: str,
-        params: Mapping[str, str],
-        *,
-        missing_ok: bool = False,
-        max_items: int | None = None,
-        check: Check | None = None,
-        acting: httpx.Auth | None = None,
-    ) -> list[JsonObject] | None:
-        """All items of a paged list, following `links.next.href` until it is absent. Any page
-        failing fails the whole list: a short list would look like deleted tasks. `check` refuses
-        a malformed item; a list longer than the bounds allow stops the command."""
-        items: list[JsonObject] = []
-        ids: set[str] = set()
-        url: str | httpx.URL = path
-        query: Mapping[str, str] | None = params
-        seen: set[str] = set()
-        while True:
-            expected = frozenset({404}) if missing_ok and not seen else frozenset()
-            response = await self.send(
-                operation, "GET", url, params=query, expected=expected, acting=acting
-            )
-            if response.status_code == 404:
-                return None
-            doc = self.object(response)
-            data = doc.get("data")
-            if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-                raise self.malformed(response, "the answer has no list of data")
-            for index, item in enumerate(data):
-                if check is not None:
-                    try:
-                        check(item, len(items) + index)
-                    except answers.Malformed as exc:
-                        raise self.malformed(response, str(exc)) from None
-                key = item.get("id")
-                if not isinstance(key, str) or key not in ids:
-                    items.append(item)
-                    if isinstance(key, str):
-                        ids.add(key)
-            self.budget.check_listing(_what(response), len(seen) + 1, len(items))
-            if max_items is not None and len(items) >= max_items:
-                return items[:max_items]
-            href = _next_href(doc)
-            if href is None:
-                return items
-            next_url = self._on_tenant(response.request.url, href)
-            if next_url is None:
-                raise self.malformed(response, "the next page link is not a URL")
-            if str(next_url) in seen:
-                raise self.malformed(response, "the next page link repeats a page")
-            self.budget.check_listing(_what(response), len(seen) + 2, len(items))
-            seen.add(str(next_url))
-            url, query = next_url, None
-
-    def _on_tenant(self, current: httpx.URL, href: str) -> httpx.URL | None:
-        """A link (absolute, or relative to the page it came from) as a path and query on the
-        tenant's own origin: whatever host a link names, the credentials only go to the tenant."""
-        base = httpx.URL(self.tenant_url)
-        try:
-            url = current.join(href)
-            return url.copy_with(scheme=base.scheme, host=base.host, port=base.port)
-        except httpx.InvalidURL:
-            return None
 
     # -- the send loop ----------------------------------------------------------------------------
 
@@ -379,19 +329,8 @@ def _path_of(url: str | httpx.URL) -> str:
     return url.path if isinstance(url, httpx.URL) else url.partition("?")[0]
 
 
-def _what(response: httpx.Response) -> str:
-    return f"{response.request.method} {response.request.url.path}"
-
-
 def _again(state: RetryCallState) -> _Again:
     outcome = state.outcome
     exc = outcome.exception() if outcome is not None else None
     assert isinstance(exc, _Again)
     return exc
-
-
-def _next_href(doc: JsonObject) -> str | None:
-    links = doc.get("links")
-    nxt = links.get("next") if isinstance(links, dict) else None
-    href = nxt.get("href") if isinstance(nxt, dict) else None
-    return href if isinstance(href, str) and href.strip() else None

@@ -10,16 +10,12 @@ from datetime import UTC, datetime
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.qlik.limits import (
-    Action,
-    Failure,
+from reconciler.qlik.retry import Action, Failure, RetryPolicy, decide_response, decide_transport
+from reconciler.qlik.throttle import (
     RateLimits,
-    RetryPolicy,
     Throttle,
     Tier,
     TokenBucket,
-    decide_response,
-    decide_transport,
     parse_retry_after,
     tier_for,
 )

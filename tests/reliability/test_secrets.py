@@ -30,7 +30,7 @@ from reconciler import apidoc
 from reconciler.cli import app
 from reconciler.emulator import Reply, json_reply
 from reconciler.qlik import client as client_module
-from reconciler.qlik.limits import RetryPolicy
+from reconciler.qlik.retry import RetryPolicy
 from tests.conftest import EXAMPLES, REPO
 from tests.reliability.conftest import (
     API_KEY,
