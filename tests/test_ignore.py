@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import apidoc, ignore
+from reconciler import apidoc, ignore, planfile
 from reconciler.config import resolve_settings
 from reconciler.errors import ProblemsFound
 from reconciler.load import LoadResult, load_text
@@ -129,7 +129,7 @@ def test_adoption_still_adds_the_marker_when_annotations_are_ignored() -> None:
 def test_the_ignored_count_survives_a_saved_plan() -> None:
     plan = _plan(_live(**EDITED), ignore.rule(["/description"], ["Sales*"]))
     text = plan_json.render(plan, tenant=None, generated_at=_now(), git_commit=None, requests=None)
-    loaded, header = plan_json.load(text)
+    loaded, header = planfile.load(text)
     assert loaded.ignored == 1
     assert header["summary"]["ignored"] == 1
 

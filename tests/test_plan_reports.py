@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import apidoc, model, schedule
+from reconciler import apidoc, model, planfile, schedule
 from reconciler.apidoc import known_after_apply
 from reconciler.errors import ReconcilerError
 from reconciler.plan import Action, Kind, Options, Plan, RemoteTask, build_plan
@@ -309,7 +309,7 @@ def test_json_round_trips_through_load() -> None:
     assert [c["action"] for c in doc["changes"]] == ["create", "update", "delete"]
     assert [c["name"] for c in doc["conflicts"]] == ["Taken"]
     assert set(doc["changes"][0]) >= {"action", "name", "task_id", "source", "reason", "before"}
-    loaded, header = plan_json.load(text)
+    loaded, header = planfile.load(text)
     assert loaded.changes == plan.changes
     assert loaded.conflicts == plan.conflicts
     assert (loaded.unmanaged, loaded.legacy, loaded.warnings) == (
@@ -355,7 +355,7 @@ def _saved(**change: Any) -> str:
 )
 def test_load_refuses(text: str, message: str) -> None:
     with pytest.raises(ReconcilerError, match=re.escape(message)):
-        plan_json.load(text)
+        planfile.load(text)
 
 
 def test_generated_at_must_be_aware() -> None:

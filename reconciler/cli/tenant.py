@@ -49,6 +49,7 @@ from reconciler.config import Settings
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.plan import Options, Plan
+from reconciler.planfile import load as load_saved_plan
 from reconciler.preconditions import check_fresh
 from reconciler.report import plan_json, plan_markdown, plan_text
 from reconciler.writer import check_target, write_file
@@ -247,7 +248,7 @@ def apply_cmd(
     saved = None
     read = functools.partial(read_tree, settings, allow_empty=allow_empty, echo=False)
     if planfile is not None:
-        saved, header = plan_json.load(_read_saved(planfile))
+        saved, header = load_saved_plan(_read_saved(planfile))
     else:
         options = Options(
             marker=settings.marker,
