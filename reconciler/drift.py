@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler import apidoc, hub_renames, normalize
+from reconciler import apidoc, hub_renames, json_pointer, normalize
 from reconciler.disabled import by_hand, explain_disabled
 from reconciler.drift_findings import (
     ADVICE,
@@ -101,7 +101,7 @@ def _disabled(doc: Mapping[str, Any], want_enabled: bool) -> str | None:
 
 def _only(action: Action, fields: list[str]) -> Action:
     """`action` narrowed to `fields`: its before, after and patch too."""
-    pointers = {"/" + f.replace("~", "~0").replace("/", "~1") for f in fields}
+    pointers = {json_pointer.join([f]) for f in fields}
     return dataclasses.replace(
         action,
         fields=list(fields),

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from reconciler import json_pointer
+
 Pointer = tuple[str, ...]
 
 
@@ -34,7 +36,7 @@ def parse_pointer(text: str) -> Pointer:
         rest = raw.replace("~0", "").replace("~1", "")
         if "~" in rest:
             raise ValueError(f"{text!r}: '~' is written '~0' and '/' is written '~1' in a pointer")
-        tokens.append(raw.replace("~1", "/").replace("~0", "~"))
+        tokens.append(json_pointer.unescape(raw))
     if tokens[0] == "name":
         raise ValueError("/name cannot be ignored: the name is the task's identity")
     if tokens[0] == "":
@@ -114,7 +116,7 @@ def keep_live(
     for op in ops:
         if op.get("op") not in ("add", "replace"):
             continue
-        top = op["path"][1:].replace("~1", "/").replace("~0", "~")
+        top = json_pointer.unescape(op["path"][1:])
         for pointer in pointers:
             if len(pointer) < 2 or pointer[0] != top:
                 continue
@@ -133,4 +135,4 @@ def keep_live(
 
 
 def text(pointer: Pointer) -> str:
-    return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in pointer)
+    return json_pointer.join(pointer)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import model, spellings, taskdoc
+from reconciler import json_pointer, model, spellings, taskdoc
 
 Doc = dict[str, Any]
 
@@ -380,7 +380,7 @@ def patch_ops(
     """
     ops: list[dict[str, Any]] = []
     for key in fields:
-        pointer = "/" + key.replace("~", "~0").replace("/", "~1")
+        pointer = json_pointer.join([key])
         if key in desired_raw:
             op = "replace" if key in live_raw else "add"
             ops.append({"op": op, "path": pointer, "value": _copy(desired_raw[key])})

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from dateutil.rrule import rrulestr
 
+from reconciler import json_pointer
 from reconciler.emulator import shapes
 from reconciler.emulator.replies import ServiceError, bad_request
 from reconciler.emulator.store import Doc
@@ -301,7 +302,7 @@ def patch_refusal(ops: Any) -> str | None:
             if not isinstance(pointer, str):
                 return "'from' must be a JSON pointer"
             head = pointer.split("/")[1] if pointer.startswith("/") else ""
-            head = head.replace("~1", "/").replace("~0", "~")
+            head = json_pointer.unescape(head)
             if pointer == "" or head in SERVER_OWNED:
                 return f"path '{pointer}' is owned by the service and cannot be changed"
     return None

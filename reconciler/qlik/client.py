@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from reconciler import __version__
+from reconciler import __version__, json_pointer
 from reconciler.errors import AmbiguousWriteError, ApiError
 from reconciler.qlik import answers, paging
 from reconciler.qlik.auth import Credentials, QlikAuth, validate_tenant_url
@@ -364,9 +364,7 @@ def _patch_holds(doc: JsonObject, ops: Sequence[JsonObject]) -> bool:
     """Whether every operation's effect is already in `doc`: each `add`/`replace` value is at its
     path, each `remove`d path is absent. Other operations cannot be checked this way (False)."""
     for op in ops:
-        parts = [
-            p.replace("~1", "/").replace("~0", "~") for p in str(op.get("path")).split("/")[1:]
-        ]
+        parts = json_pointer.split(str(op.get("path")))
         if not parts or op.get("op") not in ("add", "replace", "remove"):
             return False
         node: Any = doc
