@@ -22,7 +22,6 @@ from typing import Any, Protocol
 from reconciler import apidoc
 from reconciler.chains import run_finished_upstreams
 from reconciler.errors import ApiError, ReconcilerError
-from reconciler.guard import Guard
 from reconciler.owners import acting_lookup, owner_notes
 from reconciler.ownership import is_managed
 from reconciler.plan import Action, Kind, Plan
@@ -36,7 +35,7 @@ from reconciler.recovery import (
 )
 from reconciler.task_port import TaskClient
 
-__all__ = ["ApplyResult", "Guard", "Outcome", "Reporter", "Status", "apply_plan"]
+__all__ = ["ApplyResult", "Outcome", "Reporter", "Status", "apply_plan"]
 
 ENABLE = [{"op": "replace", "path": "/enabled", "value": True}]
 
@@ -127,8 +126,6 @@ class _Run:
         self.ids: dict[str, str] = {}
         self.live: dict[str, Mapping[str, Any]] = {}
         self.legacy: list[tuple[Action, str, str]] = []
-        self.failed_names: set[str] = set()
-        self.failed_ids: set[str] = set()
         self.result = ApplyResult()
 
     async def phase(self, actions: Sequence[Action], waits_for: Mapping[int, set[int]]) -> None:
@@ -159,10 +156,6 @@ class _Run:
         await asyncio.gather(*(one(i) for i in range(len(actions))))
 
     def _finish(self, outcome: Outcome) -> None:
-        if outcome.status is not Status.DONE:
-            self.failed_names.add(outcome.action.name)
-            if outcome.action.task_id:
-                self.failed_ids.add(outcome.action.task_id)
         self.result.outcomes.append(outcome)
         self.reporter.action_finished(outcome)
 
@@ -306,7 +299,6 @@ class _Run:
                 except ApiError as exc:
                     outcome.status = Status.FAILED
                     note = f"deleting legacy reload-task {legacy_id} failed: {exc.one_line()}"
-                    self.failed_names.add(action.name)
             outcome.detail = "; ".join(d for d in (outcome.detail, note) if d)
             self.reporter.action_finished(outcome)
 

@@ -5,21 +5,17 @@ task it writes or deletes is this tool's to change (`reconciler.ownership`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reconciler import normalize
 from reconciler.errors import GuardRefusedError, StalePlanError
 from reconciler.ownership import refusals
 from reconciler.plan import Kind, Plan
 
-if TYPE_CHECKING:
-    from reconciler.qlik.client import TenantClient
 
-
-async def check_fresh(plan: Plan, client: TenantClient) -> list[dict[str, Any]]:
-    """Refuse a saved plan whose tasks changed since it was made (exit 3, nothing written);
-    return the live listing it checked against."""
-    live = await client.list_tasks()
+def check_fresh(plan: Plan, live: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse a saved plan whose tasks changed since it was made, as the live listing shows them
+    (exit 3, nothing written)."""
     by_id = {str(t.get("id")): t for t in live}
     names = {str(t.get("name")) for t in live}
     stale: list[str] = []
@@ -46,7 +42,6 @@ async def check_fresh(plan: Plan, client: TenantClient) -> list[dict[str, Any]]:
             + "; ".join(stale)
             + ". Make a new plan and review it."
         )
-    return live
 
 
 def check_owned(plan: Plan, live: Sequence[Mapping[str, Any]], marker: str, *, adopt: bool) -> None:

@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from reconciler import apidoc, model, schedule
-from reconciler.apply import Guard
 from reconciler.apps import AppBook, app_label
 from reconciler.chains import run_finished_upstreams
 from reconciler.errors import GuardRefusedError, Problem
+from reconciler.guard import Guard
 from reconciler.load import LoadedTask
 from reconciler.plan import Action, Kind, Plan, is_managed
 

@@ -10,19 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from reconciler import normalize
 from reconciler.errors import ApiError, ReconcilerError
-
-
-class TenantClient(Protocol):
-    """What recovery asks of the tenant's client."""
-
-    async def find_tasks_by_name(self, name: str) -> list[dict[str, Any]]: ...
-
-    async def delete_task(self, task_id: str) -> None: ...
-
+from reconciler.task_port import TaskClient
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far the tenant's clock may be behind ours when a lost create is looked for by its time."""
@@ -36,7 +28,7 @@ class MarkerLostError(ReconcilerError):
 
 
 async def find_created_task(
-    client: TenantClient, sent: Mapping[str, Any], since: datetime
+    client: TaskClient, sent: Mapping[str, Any], since: datetime
 ) -> dict[str, Any] | None:
     """After a lost answer to POST: the task exists if a task of its name, created since the
     attempt began, has the content that was sent. Whether it carries the marker does not
@@ -61,7 +53,7 @@ async def find_created_task(
 
 
 async def marker_lost(
-    client: TenantClient, name: str, task_id: str, *, ours: bool
+    client: TaskClient, name: str, task_id: str, *, ours: bool
 ) -> MarkerLostError:
     """The error that stops apply. A task this apply surely created (its id came in the
     answer to our POST) is deleted again, so no unmanaged copy is left to hold the name; one

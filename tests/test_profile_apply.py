@@ -22,7 +22,8 @@ from reconciler.profile import DEFAULT, Profile
 from reconciler.qlik.auth import Credentials, Secret
 from reconciler.qlik.client import RateLimits, RetryPolicy
 from reconciler.qlik.profiled import ProfiledClient
-from reconciler.recovery import TenantClient, find_created_task
+from reconciler.recovery import find_created_task
+from reconciler.task_port import TaskClient
 from tests.conftest import APP_A, tasks_from
 
 TASKS = "/api/scheduling/tasks"
@@ -181,7 +182,7 @@ def _stored(created: str, **changes: Any) -> dict[str, Any]:
 def test_a_lost_create_is_found_by_name_time_and_content(
     stored: list[dict[str, Any]], found: str | None
 ) -> None:
-    client = cast(TenantClient, _Listing(stored))
+    client = cast(TaskClient, _Listing(stored))
     task = asyncio.run(find_created_task(client, _sent(), SINCE))
     assert (task or {}).get("id") == found
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reconciler.apply import ApplyResult, Guard, Status, apply_plan
+from reconciler.apply import ApplyResult, Status, apply_plan
 from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
 from reconciler.cli.base import (
     AdoptOpt,
@@ -47,6 +47,7 @@ from reconciler.cli.planning import Reading, compute_plan, refuse_problems
 from reconciler.cli.progress import BarReporter, LineReporter, outcome_line
 from reconciler.config import Settings
 from reconciler.errors import ExitCode, ReconcilerError
+from reconciler.guard import Guard
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.plan import Options, Plan
 from reconciler.planfile import load as load_saved_plan
@@ -273,7 +274,8 @@ def apply_cmd(
                     raise ReconcilerError(
                         f"the plan was made for {header.get('tenant')}, not {opened.url}; make a new plan"
                     )
-                live = await check_fresh(saved, opened.client)
+                live = await opened.client.list_tasks()
+                check_fresh(saved, live)
                 plan = saved
             else:
                 plan, live, insight = await compute_plan(

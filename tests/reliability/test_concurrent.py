@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply import Guard
 from reconciler.emulator import Reply
 from reconciler.errors import GuardRefusedError
+from reconciler.guard import Guard
 from reconciler.model import MARKER
 from reconciler.plan import Kind, Options, Plan, build_plan
 from tests.conftest import tasks_from
