@@ -105,10 +105,6 @@ class NotCreated(ReconcilerError):
     """A create refused because the task turned out to exist."""
 
 
-def _creates(action: Action) -> bool:
-    return action.kind in (Kind.CREATE, Kind.MIGRATE) and action.task_id is None
-
-
 class _Run:
     def __init__(
         self,
@@ -193,7 +189,7 @@ class _Run:
     async def _dispatch(self, action: Action) -> tuple[str | None, str]:
         if action.kind is Kind.DELETE:
             return await self._delete(action)
-        if action.task_id is None:
+        if action.creates:
             return await self._create(action)
         return await self._update(action)
 
@@ -366,10 +362,8 @@ async def apply_plan(
     if live is not None:
         check_owned(plan, live, marker, adopt=adopt)
         run.live = {str(doc.get("id")): doc for doc in live}
-    creates = [a for a in plan.actions if _creates(a)]
-    updates = [
-        a for a in plan.actions if a.kind in (Kind.UPDATE, Kind.MIGRATE) and a.task_id is not None
-    ]
+    creates = [a for a in plan.actions if a.creates]
+    updates = [a for a in plan.actions if a.updates]
     deletes = plan.of(Kind.DELETE)
     await run.phase(creates, _create_dependencies(creates))
     # Updates wait for nothing within their phase, but one that needs a failed create's id is skipped.

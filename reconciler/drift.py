@@ -132,7 +132,7 @@ def _git_findings(
         return findings
     if action.kind is Kind.CONFLICT:
         findings.append(Finding(Category.CONFLICT, action.reason, ADVICE[Category.CONFLICT]))
-    elif action.kind is Kind.CREATE or (action.kind is Kind.MIGRATE and action.task_id is None):
+    elif action.creates:
         message = "in git, not in the tenant"
         if action.kind is Kind.MIGRATE:
             message += f"; apply migrates legacy reload-task {action.migrate_from}"

@@ -58,7 +58,7 @@ class Guard:
 
     def _check_creates(self, plan: Plan) -> None:
         # Migrations are not counted: each is backed by a legacy task the tenant did list.
-        creates = sum(1 for a in plan.actions if a.kind is Kind.CREATE and a.task_id is None)
+        creates = sum(1 for a in plan.actions if a.kind is Kind.CREATE and a.creates)
         if self.allow_mass_create or plan.managed_count or creates <= self.max_creates_on_empty:
             return
         raise GuardRefusedError(

@@ -231,8 +231,9 @@ def annotate(
         doc = by_id.get(action.task_id or "")
         before = owners.owner_of(doc)
         action.owner_before = before.to_json() if before else None
-        writes = action.kind in (Kind.CREATE, Kind.UPDATE) or (
-            action.kind is Kind.MIGRATE and (action.task_id is None or bool(action.patch))
+        # A migration finished on its task (nothing but the legacy delete) writes no task.
+        writes = action.creates or (
+            action.updates and (action.kind is Kind.UPDATE or bool(action.patch))
         )
         if not writes:
             continue

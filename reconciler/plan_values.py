@@ -19,6 +19,17 @@ class Kind(StrEnum):
     CONFLICT = "conflict"
 
 
+class Verb(StrEnum):
+    """What apply sends for an action: a new task (a create, or a migration that makes its task),
+    a change to an existing task (an update, or a migration finished on the task it made), a
+    delete, or nothing (a conflict, or an action whose kind and task id do not fit together)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NONE = "none"
+
+
 SYMBOL = {
     Kind.CREATE: "+",
     Kind.UPDATE: "~",
@@ -56,6 +67,26 @@ class Action:
     @property
     def symbol(self) -> str:
         return SYMBOL[self.kind]
+
+    @property
+    def verb(self) -> Verb:
+        if self.kind is Kind.DELETE:
+            return Verb.DELETE
+        if self.kind in (Kind.CREATE, Kind.MIGRATE) and self.task_id is None:
+            return Verb.CREATE
+        if self.kind in (Kind.UPDATE, Kind.MIGRATE) and self.task_id is not None:
+            return Verb.UPDATE
+        return Verb.NONE
+
+    @property
+    def creates(self) -> bool:
+        """Apply makes a new task for this action."""
+        return self.verb is Verb.CREATE
+
+    @property
+    def updates(self) -> bool:
+        """Apply changes an existing task (its `task_id`) for this action."""
+        return self.verb is Verb.UPDATE
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -22,11 +22,11 @@ def check_fresh(plan: Plan, live: Sequence[Mapping[str, Any]]) -> None:
     for action in plan.actions:
         if action.kind is Kind.CONFLICT:
             continue
-        if action.task_id is None:
+        if action.creates:
             if action.name in names:
                 stale.append(f"{action.name!r} would be created but now exists")
             continue
-        current = by_id.get(action.task_id)
+        current = by_id.get(action.task_id or "")
         if current is None:
             stale.append(f"{action.name!r} ({action.task_id}) no longer exists")
         elif not action.remote_fingerprint:
@@ -49,9 +49,9 @@ def check_owned(plan: Plan, live: Sequence[Mapping[str, Any]], marker: str, *, a
     does not own. Asked of the live listing, never of the plan's own `before`: a saved plan file
     is not trusted to say who owns a task."""
     writes = [
-        (a.task_id, a.name, a.migrate_from or a.delete_legacy)
+        (a.task_id or "", a.name, a.migrate_from or a.delete_legacy)
         for a in plan.changes
-        if a.kind is not Kind.DELETE and a.task_id is not None
+        if a.updates
     ]
     deletes = [a.task_id for a in plan.of(Kind.DELETE) if a.task_id is not None]
     problems = refusals(writes, deletes, live, marker, adopt=adopt)

@@ -6,7 +6,7 @@ turned back on). Value in, words out; the text and markdown plans share them.
 from __future__ import annotations
 
 from reconciler.owners import move_words, moves
-from reconciler.plan import Action, Kind, Plan
+from reconciler.plan import Action, Plan
 
 
 def owner_lines(action: Action) -> list[str]:
@@ -17,7 +17,7 @@ def owner_lines(action: Action) -> list[str]:
     before, after = action.owner_before, action.owner_after
     if move is not None:
         lines.append(move)
-    elif action.kind in (Kind.CREATE, Kind.MIGRATE) and action.task_id is None and after:
+    elif action.creates and after:
         lines.append(f"owner after apply: {after.get('name')}")
     elif before:
         lines.append(f"owner: {before.get('name')}" + (" (unchanged)" if after else ""))
