@@ -53,7 +53,10 @@ class Failure(enum.Enum):
     FATAL = "fatal"  # a local or protocol problem no retry will fix
 
 
-class Action(enum.Enum):
+class Decision(enum.Enum):
+    """What the send loop does after an attempt: done, send again, report an answer that may
+    hide a write, or fail."""
+
     DONE = "done"
     RETRY = "retry"
     AMBIGUOUS = "ambiguous"
@@ -65,7 +68,7 @@ class Verdict:
     """The decision on one attempt: what to do, how long the answer asked us to wait (None: use the
     backoff), whether the whole tier must wait, and why (for logs and the on_retry hook)."""
 
-    action: Action
+    action: Decision
     reason: str
     retry_after: float | None = None
     blocks_tier: bool = False
@@ -80,26 +83,26 @@ def is_idempotent(method: str) -> bool:
 def decide_response(method: str, status: int, retry_after: float | None) -> Verdict:
     """The verdict on an answer with `status`."""
     if status < 300:
-        return Verdict(Action.DONE, f"HTTP {status}")
+        return Verdict(Decision.DONE, f"HTTP {status}")
     reason = f"HTTP {status}"
     if status == 429:
         # Rate limited: certainly not processed, so even a POST may go again.
-        return Verdict(Action.RETRY, reason, retry_after, blocks_tier=True)
+        return Verdict(Decision.RETRY, reason, retry_after, blocks_tier=True)
     if status in RETRYABLE_STATUSES:
         if is_idempotent(method):
-            return Verdict(Action.RETRY, reason, retry_after)
+            return Verdict(Decision.RETRY, reason, retry_after)
         # A gateway error after a POST was sent: it may have been processed behind the gateway.
-        return Verdict(Action.AMBIGUOUS, reason)
-    return Verdict(Action.FAIL, reason)
+        return Verdict(Decision.AMBIGUOUS, reason)
+    return Verdict(Decision.FAIL, reason)
 
 
 def decide_transport(method: str, failure: Failure, what: str) -> Verdict:
     """The verdict on an attempt that got no answer (`what` names the failure for messages)."""
     if failure is Failure.NOT_SENT:
-        return Verdict(Action.RETRY, what)
+        return Verdict(Decision.RETRY, what)
     if failure is Failure.MAYBE_SENT:
-        return Verdict(Action.RETRY if is_idempotent(method) else Action.AMBIGUOUS, what)
-    return Verdict(Action.FAIL, what)
+        return Verdict(Decision.RETRY if is_idempotent(method) else Decision.AMBIGUOUS, what)
+    return Verdict(Decision.FAIL, what)
 
 
 def classify_failure(exc: httpx.HTTPError, request: httpx.Request) -> tuple[Failure, str]:

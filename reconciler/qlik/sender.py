@@ -21,7 +21,7 @@ from reconciler.qlik.bounds import Bounds, Budget
 from reconciler.qlik.error_body import api_error, with_note
 from reconciler.qlik.retry import (
     RETRYABLE_STATUSES,
-    Action,
+    Decision,
     Failure,
     RetryPolicy,
     Verdict,
@@ -201,12 +201,12 @@ class Sender:
         if token_error is not None:
             if token_error.status not in RETRYABLE_STATUSES:
                 raise token_error
-            verdict = Verdict(Action.RETRY, f"token endpoint HTTP {token_error.status}")
+            verdict = Verdict(Decision.RETRY, f"token endpoint HTTP {token_error.status}")
             raise _Again(verdict, token_error)
         if failure is not None:
             kind, what, text = failure
             verdict = decide_transport(call.method, kind, what)
-            error_cls = AmbiguousWriteError if verdict.action is Action.AMBIGUOUS else ApiError
+            error_cls = AmbiguousWriteError if verdict.action is Decision.AMBIGUOUS else ApiError
             title = f"from the tenant: {what}"  # reads on from "no response"
             error = error_cls(call.method, path, 0, title=title, detail=text or None)
             if kind is Failure.MAYBE_SENT:
@@ -223,18 +223,18 @@ class Sender:
             if seconds <= self.retry.max_seconds:  # else the operation gives up without waiting
                 blocked = self._throttle.buckets[tier_for(call.method)].blocked_until
                 self.budget.hold(what, seconds, blocked)
-        if verdict.action is Action.DONE or status in call.expected:
+        if verdict.action is Decision.DONE or status in call.expected:
             return response
         if call.method == "DELETE" and status == 404 and call.maybe_processed:
             log.info("%s %s: gone after an unanswered attempt; counted as deleted", "DELETE", path)
             return response
-        if verdict.action is Action.RETRY and status != 429:
+        if verdict.action is Decision.RETRY and status != 429:
             call.maybe_processed = True
         # A patch refused after an attempt whose answer was lost: that attempt may have applied it.
         refused_again = (
             call.method == "PATCH" and call.maybe_processed and status in (400, 409, 422)
         )
-        ambiguous = verdict.action is Action.AMBIGUOUS or refused_again
+        ambiguous = verdict.action is Decision.AMBIGUOUS or refused_again
         error_cls = AmbiguousWriteError if ambiguous else ApiError
         error = api_error(
             call.method,
@@ -267,9 +267,9 @@ class Sender:
         return response
 
     def _act(self, verdict: Verdict, error: ApiError) -> httpx.Response:
-        if verdict.action is Action.RETRY:
+        if verdict.action is Decision.RETRY:
             raise _Again(verdict, error)
-        if verdict.action is Action.AMBIGUOUS:
+        if verdict.action is Decision.AMBIGUOUS:
             raise with_note(error, "the write may or may not have been applied")
         raise error
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.qlik.retry import Action, Failure, RetryPolicy, decide_response, decide_transport
+from reconciler.qlik.retry import Decision, Failure, RetryPolicy, decide_response, decide_transport
 from reconciler.qlik.throttle import (
     RateLimits,
     Throttle,
@@ -126,24 +126,24 @@ def test_tiers_follow_the_method() -> None:
 @pytest.mark.parametrize(
     ("method", "status", "action"),
     [
-        ("GET", 200, Action.DONE),
-        ("PATCH", 204, Action.DONE),
-        ("GET", 429, Action.RETRY),
-        ("POST", 429, Action.RETRY),
-        ("GET", 503, Action.RETRY),
-        ("PUT", 502, Action.RETRY),
-        ("DELETE", 504, Action.RETRY),
-        ("PATCH", 503, Action.RETRY),
-        ("POST", 503, Action.AMBIGUOUS),
-        ("POST", 502, Action.AMBIGUOUS),
-        ("POST", 504, Action.AMBIGUOUS),
-        ("GET", 500, Action.FAIL),
-        ("GET", 404, Action.FAIL),
-        ("POST", 400, Action.FAIL),
-        ("GET", 401, Action.FAIL),
+        ("GET", 200, Decision.DONE),
+        ("PATCH", 204, Decision.DONE),
+        ("GET", 429, Decision.RETRY),
+        ("POST", 429, Decision.RETRY),
+        ("GET", 503, Decision.RETRY),
+        ("PUT", 502, Decision.RETRY),
+        ("DELETE", 504, Decision.RETRY),
+        ("PATCH", 503, Decision.RETRY),
+        ("POST", 503, Decision.AMBIGUOUS),
+        ("POST", 502, Decision.AMBIGUOUS),
+        ("POST", 504, Decision.AMBIGUOUS),
+        ("GET", 500, Decision.FAIL),
+        ("GET", 404, Decision.FAIL),
+        ("POST", 400, Decision.FAIL),
+        ("GET", 401, Decision.FAIL),
     ],
 )
-def test_decide_response(method: str, status: int, action: Action) -> None:
+def test_decide_response(method: str, status: int, action: Decision) -> None:
     assert decide_response(method, status, None).action is action
 
 
@@ -157,15 +157,15 @@ def test_only_429_blocks_the_tier_and_carries_retry_after() -> None:
 @pytest.mark.parametrize(
     ("method", "failure", "action"),
     [
-        ("POST", Failure.NOT_SENT, Action.RETRY),
-        ("POST", Failure.MAYBE_SENT, Action.AMBIGUOUS),
-        ("POST", Failure.FATAL, Action.FAIL),
-        ("GET", Failure.MAYBE_SENT, Action.RETRY),
-        ("DELETE", Failure.MAYBE_SENT, Action.RETRY),
-        ("GET", Failure.FATAL, Action.FAIL),
+        ("POST", Failure.NOT_SENT, Decision.RETRY),
+        ("POST", Failure.MAYBE_SENT, Decision.AMBIGUOUS),
+        ("POST", Failure.FATAL, Decision.FAIL),
+        ("GET", Failure.MAYBE_SENT, Decision.RETRY),
+        ("DELETE", Failure.MAYBE_SENT, Decision.RETRY),
+        ("GET", Failure.FATAL, Decision.FAIL),
     ],
 )
-def test_decide_transport(method: str, failure: Failure, action: Action) -> None:
+def test_decide_transport(method: str, failure: Failure, action: Decision) -> None:
     assert decide_transport(method, failure, "x").action is action
 
 
