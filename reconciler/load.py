@@ -248,7 +248,7 @@ _MODEL_AT: dict[str, type[BaseModel]] = {
     "correlation": model.Correlation,
     "states": model.State,
     "onEvents": model.OnEvent,
-    "actions": model.Action,
+    "actions": model.ReloadAction,
     "functionRef": model.FunctionRef,
 }
 _TYPE_WORDS = {

@@ -219,7 +219,9 @@ class FunctionRef(Strict):
         return value
 
 
-class Action(Strict):
+class ReloadAction(Strict):
+    """An action of an event state: the call of app.reload (Serverless Workflow's `actions`)."""
+
     name: str | None = None
     functionRef: FunctionRef
 
@@ -227,7 +229,7 @@ class Action(Strict):
 class OnEvent(Strict):
     eventRefs: list[str] = Field(default_factory=list)
     actionMode: ActionMode | None = None
-    actions: list[Action] = Field(default_factory=list)
+    actions: list[ReloadAction] = Field(default_factory=list)
 
 
 class State(Strict):
