@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from reconciler import schedule
 from reconciler.cli import app
 from reconciler.schedule import subdaily
-from reconciler.schedule.rrule import _explicit, _feasible, _parse_rule
+from reconciler.schedule.rrule import explicit_rule, is_feasible, parse_rule
 
 ATTACK = "RRULE:FREQ=SECONDLY;INTERVAL=7;BYSECOND=0;BYMINUTE=0;BYHOUR=0;BYMONTHDAY=29;BYMONTH=2"
 ORIGIN = datetime(2026, 1, 1, 0, 0, 3)
@@ -31,17 +31,17 @@ def bound() -> Iterator[None]:
 
 
 def _ours(text: str, origin: datetime, n: int) -> list[datetime]:
-    rule = _parse_rule(text)
+    rule = parse_rule(text)
     assert not isinstance(rule, str), rule
     assert subdaily.applies(rule)
-    explicit = _explicit(rule, origin, with_count=False)
+    explicit = explicit_rule(rule, origin, with_count=False)
     return list(islice(subdaily.walls(rule, explicit, origin, origin.date()), n))
 
 
 def _dateutils(text: str, origin: datetime, n: int) -> list[datetime]:
-    rule = _parse_rule(text)
+    rule = parse_rule(text)
     assert not isinstance(rule, str)
-    built = rrulestr(_explicit(rule, origin, with_count=False), dtstart=origin, cache=False)
+    built = rrulestr(explicit_rule(rule, origin, with_count=False), dtstart=origin, cache=False)
     return list(islice(iter(built), n))
 
 
@@ -89,9 +89,9 @@ def test_sub_daily_runs_match_dateutil_for_any_rule(
         f"BYSECOND={listed(seconds)}" + (f";BYDAY={','.join(sorted(days))}" if days else "")
     )
     origin = datetime(2026, 3, 1) + timedelta(seconds=shift)
-    rule = _parse_rule(text)
+    rule = parse_rule(text)
     assert not isinstance(rule, str)
-    assume(_feasible(rule, origin))  # a rule that never runs: dateutil walks to year 9999
+    assume(is_feasible(rule, origin))  # a rule that never runs: dateutil walks to year 9999
     theirs = _dateutils(text, origin, 12)
     assert _ours(text, origin, 12) == theirs
 

@@ -40,8 +40,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reconciler.schedule.analysis import _analyse, _key
-from reconciler.schedule.expand import _runs
+from reconciler.schedule.analysis import analyse, value_key
+from reconciler.schedule.expand import expand_runs
 from reconciler.schedule.forms import EXAMPLE_CRON as EXAMPLE_CRON
 from reconciler.schedule.forms import EXAMPLE_INTERVAL as EXAMPLE_INTERVAL
 from reconciler.schedule.forms import EXAMPLE_LOCAL as EXAMPLE_LOCAL
@@ -50,10 +50,10 @@ from reconciler.schedule.forms import KEYS as KEYS
 from reconciler.schedule.forms import KINDS as KINDS
 from reconciler.schedule.forms import ScheduleIssue, ScheduleValue
 from reconciler.schedule.forms import Severity as Severity
-from reconciler.schedule.intervals import _interval_at
-from reconciler.schedule.phrases import _fmt
-from reconciler.schedule.words import _describe, _raw_text
-from reconciler.schedule.zones import _aware, timezone_of
+from reconciler.schedule.intervals import interval_at
+from reconciler.schedule.phrases import datetime_text
+from reconciler.schedule.words import describe_key, raw_text
+from reconciler.schedule.zones import require_aware, timezone_of
 
 __all__ = [
     "ScheduleIssue",
@@ -69,28 +69,28 @@ __all__ = [
 
 def check(schedule: ScheduleValue) -> list[ScheduleIssue]:
     """Every problem of a schedule, errors and warnings, each naming the key it concerns."""
-    return list(_analyse(schedule).issues)
+    return list(analyse(schedule).issues)
 
 
 def check_end_in_past(schedule: ScheduleValue, now: datetime) -> ScheduleIssue | None:
     """A warning when the schedule's end (endDateTime, UNTIL, validUntil, last of Rn) is past."""
-    spec = _analyse(schedule).spec
+    spec = analyse(schedule).spec
     if spec is None:
         return None
-    now_utc = _aware(now, "now").astimezone(UTC)
+    now_utc = require_aware(now, "now").astimezone(UTC)
     ends = list(spec.ends)
     iv = spec.interval
     if iv is not None and iv.repetitions and (iv.start is not None or spec.start is not None):
         base = iv.start if iv.start is not None else spec.start
         assert base is not None
-        ends.append(("interval", _interval_at(iv, base, spec.tz, iv.repetitions - 1)))
+        ends.append(("interval", interval_at(iv, base, spec.tz, iv.repetitions - 1)))
     names = {"recurrence": "the RRULE's UNTIL", "cron": "validUntil", "interval": "the last run"}
     for field, end in ends:
         if end < now_utc:
             what = names.get(field, field)
             return ScheduleIssue(
                 field,
-                f"{what} ({_fmt(end.astimezone(spec.tz))} {spec.tz_name}) is in the past: the task "
+                f"{what} ({datetime_text(end.astimezone(spec.tz))} {spec.tz_name}) is in the past: the task "
                 "will not run again, and the service refuses such a schedule when a task is "
                 "created; move the end forward or remove it",
                 "warning",
@@ -103,15 +103,15 @@ def next_runs(
 ) -> list[datetime]:
     """The next `count` runs strictly after `after` (and at or before `until`), in the schedule's
     timezone. Raises ValueError when `check()` finds an error or `after`/`until` is naive."""
-    after_utc = _aware(after, "after").astimezone(UTC)
-    until_utc = _aware(until, "until").astimezone(UTC) if until is not None else None
+    after_utc = require_aware(after, "after").astimezone(UTC)
+    until_utc = require_aware(until, "until").astimezone(UTC) if until is not None else None
     if count <= 0:
         return []
-    analysis = _analyse(schedule)
+    analysis = analyse(schedule)
     if analysis.spec is None:
         errors = [i.message for i in analysis.issues if i.severity == "error"]
         raise ValueError("invalid schedule: " + "; ".join(errors))
-    return _runs(analysis.spec, after_utc, until_utc, count)
+    return expand_runs(analysis.spec, after_utc, until_utc, count)
 
 
 def runs_between(
@@ -125,6 +125,6 @@ def describe(schedule: ScheduleValue) -> str:
     """Plain words for a schedule ("every weekday at 06:00 Europe/Zurich"). Never raises: a
     schedule it cannot read, or a rule too unusual to put in words, comes back as written."""
     try:
-        return _describe(_key(schedule))
+        return describe_key(value_key(schedule))
     except Exception:  # describing must never break a report
-        return _raw_text(schedule)
+        return raw_text(schedule)

@@ -10,15 +10,15 @@ from functools import lru_cache
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
-from reconciler.schedule.forms import _REFERENCE, EXAMPLE_CRON, _Invalid
-from reconciler.schedule.zones import _read_local
+from reconciler.schedule.forms import EXAMPLE_CRON, REFERENCE_START, Unreadable
+from reconciler.schedule.zones import read_local
 
 _CRON_MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *"}
 _CRON_MACROS |= {"@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *"}
 _CRON_MACROS |= {"@hourly": "0 * * * *"}
 
 
-def _read_cron(
+def read_cron(
     value: object, tz_name: str, strict: bool
 ) -> tuple[tuple[str, datetime | None], list[str]]:
     valid_until: datetime | None = None
@@ -27,19 +27,19 @@ def _read_cron(
     if isinstance(value, Mapping):
         extra = sorted(set(value) - {"expression", "validUntil"})
         if extra:
-            raise _Invalid(f"cron has unknown keys {extra}: use expression and validUntil")
+            raise Unreadable(f"cron has unknown keys {extra}: use expression and validUntil")
         expr = value.get("expression")
         if value.get("validUntil") is not None:
-            valid_until, warnings = _read_local(value["validUntil"], "validUntil", tz_name, strict)
+            valid_until, warnings = read_local(value["validUntil"], "validUntil", tz_name, strict)
     if not isinstance(expr, str) or not expr.strip():
-        raise _Invalid(
+        raise Unreadable(
             f"cron must be a 5-field expression such as '{EXAMPLE_CRON}' (06:00 Monday to Friday),"
             " or {expression, validUntil}"
         )
     expr = " ".join(expr.split())
     error = _cron_error(expr)
     if error:
-        raise _Invalid(error)
+        raise Unreadable(error)
     if re.search(r"[LW#?]", expr):
         warnings.append(
             f"cron '{expr}' uses a non-standard extension (L, W, # or ?): the service may not "
@@ -62,7 +62,7 @@ def _cron_error(expr: str) -> str:
     if any("H" in f.upper() for f in fields[:3]):
         return f"cron '{expr}': hashed values (H) are not standard cron; {expected}"
     try:
-        croniter(expr, _REFERENCE, ret_type=datetime).get_next()
+        croniter(expr, REFERENCE_START, ret_type=datetime).get_next()
     except CroniterBadDateError:
         return f"cron '{expr}' never matches a date (such as 30 February): it would never run"
     except (CroniterError, ValueError, KeyError, TypeError, IndexError) as exc:
@@ -70,7 +70,7 @@ def _cron_error(expr: str) -> str:
     return ""
 
 
-def _cron_walls(expr: str, from_wall: datetime) -> Iterator[datetime]:
+def cron_walls(expr: str, from_wall: datetime) -> Iterator[datetime]:
     it = croniter(expr, from_wall, ret_type=datetime)
     try:
         while True:

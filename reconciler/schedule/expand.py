@@ -9,22 +9,22 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
-from reconciler.schedule.cron import _cron_walls
-from reconciler.schedule.forms import _Spec
-from reconciler.schedule.intervals import _interval_instants
-from reconciler.schedule.rrule import _rule_walls
-from reconciler.schedule.zones import _localise
+from reconciler.schedule.cron import cron_walls
+from reconciler.schedule.forms import ScheduleSpec
+from reconciler.schedule.intervals import interval_instants
+from reconciler.schedule.rrule import rule_walls
+from reconciler.schedule.zones import localise
 
 _MAX_SCAN = 100_000
 
 
-def _runs(
-    spec: _Spec, after_utc: datetime, until_utc: datetime | None, limit: int
+def expand_runs(
+    spec: ScheduleSpec, after_utc: datetime, until_utc: datetime | None, limit: int
 ) -> list[datetime]:
     tz = spec.tz
     ends = [e for _, e in spec.ends] + ([until_utc] if until_utc is not None else [])
     end_utc = min(ends) if ends else None
-    start_utc = _localise(spec.start, tz).astimezone(UTC) if spec.start is not None else None
+    start_utc = localise(spec.start, tz).astimezone(UTC) if spec.start is not None else None
     after_local = after_utc.astimezone(tz)
     # a wall time in a spring gap runs after the gap: look back by the gap that just happened
     offset_now = after_local.utcoffset() or timedelta(0)
@@ -37,14 +37,14 @@ def _runs(
     if spec.interval is not None:
         base = spec.interval.start if spec.interval.start is not None else origin
         since = after_utc if start_utc is None else max(after_utc, start_utc - timedelta.resolution)
-        instants = islice(_interval_instants(spec.interval, base, tz, since), _MAX_SCAN)
+        instants = islice(interval_instants(spec.interval, base, tz, since), _MAX_SCAN)
     else:
         if spec.rule is not None:
-            walls = _rule_walls(spec.rule, origin, from_wall)
+            walls = rule_walls(spec.rule, origin, from_wall)
         else:
             if spec.start is not None and spec.start - timedelta(seconds=1) > from_wall:
                 from_wall = spec.start - timedelta(seconds=1)
-            walls = _cron_walls(spec.cron, from_wall)
+            walls = cron_walls(spec.cron, from_wall)
         # wall times two days before `after` are before it whatever the offsets: not localised
         floor = from_wall - timedelta(days=2)
         instants = _in_order((w for w in islice(walls, _MAX_SCAN) if w >= floor), tz)
@@ -67,7 +67,7 @@ def _in_order(walls: Iterator[datetime], tz: ZoneInfo) -> Iterator[datetime]:
     pending: list[tuple[datetime, datetime]] = []  # (instant, effective wall time)
     last: datetime | None = None
     for wall in walls:
-        local = _localise(wall, tz)
+        local = localise(wall, tz)
         heapq.heappush(pending, (local.astimezone(UTC), local.replace(tzinfo=None)))
         while pending and pending[0][1] <= wall:
             instant, _ = heapq.heappop(pending)

@@ -1,5 +1,5 @@
 """The schedule's shared vocabulary: ScheduleIssue, the keys and examples, and the parsed forms
-(_Rule, _Interval, _Spec, _Analysis) that the readers build and expansion and words use."""
+(Rule, Interval, ScheduleSpec, Analysis) that the readers build and expansion and words use."""
 
 from __future__ import annotations
 
@@ -31,15 +31,15 @@ EXAMPLE_INTERVAL = "R/2026-01-01T06:00:00Z/PT1H"
 EXAMPLE_LOCAL = "2026-01-01T06:00:00"
 
 # shared by the readers and the words
-_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_BYDAY = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
-_EPOCH = datetime(1970, 1, 1)
+DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+BYDAY_PART = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+EPOCH = datetime(1970, 1, 1)
 # the start check() assumes when none is given: a Monday, at midnight
-_REFERENCE = datetime(2000, 1, 3)
+REFERENCE_START = datetime(2000, 1, 3)
 
 
 @dataclass(frozen=True, slots=True)
-class _Rule:
+class Rule:
     parts: tuple[tuple[str, str], ...]  # upper-case NAME, VALUE in the order written, without UNTIL
     freq: int
     interval: int
@@ -52,7 +52,7 @@ class _Rule:
 
 
 @dataclass(frozen=True, slots=True)
-class _Interval:
+class Interval:
     repetitions: int | None
     start: datetime | None  # naive: local wall time; aware: an instant
     years: int
@@ -62,22 +62,22 @@ class _Interval:
 
 
 @dataclass(frozen=True, slots=True)
-class _Spec:
+class ScheduleSpec:
     kind: str
     tz_name: str
     tz: ZoneInfo
     start: datetime | None  # naive local wall time
     ends: tuple[tuple[str, datetime], ...]  # (field, aware instant): endDateTime, UNTIL, validUntil
-    rule: _Rule | None = None
+    rule: Rule | None = None
     cron: str = ""
-    interval: _Interval | None = None
+    interval: Interval | None = None
 
 
-class _Invalid(ValueError):
+class Unreadable(ValueError):
     """A value that cannot be read: the message says what is wrong and how to fix it."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Analysis:
-    spec: _Spec | None  # None when there is an error
+class Analysis:
+    spec: ScheduleSpec | None  # None when there is an error
     issues: tuple[ScheduleIssue, ...]

@@ -25,15 +25,15 @@ from dateutil.rrule import (
 
 from reconciler.schedule import subdaily
 from reconciler.schedule.forms import (
-    _BYDAY,
-    _DAYS,
-    _REFERENCE,
+    BYDAY_PART,
+    DAYS,
     EXAMPLE_LOCAL,
     EXAMPLE_RRULE,
-    _Invalid,
-    _Rule,
+    REFERENCE_START,
+    Rule,
+    Unreadable,
 )
-from reconciler.schedule.phrases import _fmt
+from reconciler.schedule.phrases import datetime_text
 
 # in the order of dateutil's constants: YEARLY is 0, SECONDLY 6
 _FREQS = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY", "SECONDLY")
@@ -57,32 +57,32 @@ _UNTIL = re.compile(r"^(\d{8})(?:T(\d{6})(Z)?)?$")
 _PROBE_TARGET = datetime(9880, 1, 1)
 
 
-def _read_recurrence(
-    value: object, start: datetime | None, tz: ZoneInfo
-) -> tuple[_Rule, list[str]]:
+def read_recurrence(value: object, start: datetime | None, tz: ZoneInfo) -> tuple[Rule, list[str]]:
     if isinstance(value, list | tuple):
-        raise _Invalid(
+        raise Unreadable(
             f"recurrence is a list of {len(value)}: the service takes one RRULE string per task, "
             f"e.g. {EXAMPLE_RRULE}; put each rule in a task of its own"
         )
     if not isinstance(value, str):
-        raise _Invalid(f"recurrence must be an RRULE string such as {EXAMPLE_RRULE}")
-    rule = _parse_rule(value)
+        raise Unreadable(f"recurrence must be an RRULE string such as {EXAMPLE_RRULE}")
+    rule = parse_rule(value)
     if isinstance(rule, str):
-        raise _Invalid(rule)
+        raise Unreadable(rule)
     if rule.until is not None and start is not None:
         until = rule.until
         until_local = until.astimezone(tz).replace(tzinfo=None) if until.tzinfo else until
         if until_local < start:
-            raise _Invalid(f"the RRULE's UNTIL ({_fmt(until_local)}) is before startDateTime")
+            raise Unreadable(
+                f"the RRULE's UNTIL ({datetime_text(until_local)}) is before startDateTime"
+            )
     try:
-        feasible = _feasible(rule, start if start is not None else _REFERENCE)
+        feasible = is_feasible(rule, start if start is not None else REFERENCE_START)
         if feasible and subdaily.applies(rule):
-            _first_run(rule, start if start is not None else _REFERENCE)
+            _first_run(rule, start if start is not None else REFERENCE_START)
     except subdaily.ScheduleTooCostly as exc:
-        raise _Invalid(str(exc)) from None
+        raise Unreadable(str(exc)) from None
     if not feasible:
-        raise _Invalid(
+        raise Unreadable(
             "this RRULE never produces a run (its BY* parts, INTERVAL and start exclude every "
             f"date and time); for example {EXAMPLE_RRULE} runs daily at 06:00"
         )
@@ -96,27 +96,27 @@ def _read_recurrence(
 
 
 @lru_cache(maxsize=4096)
-def _parse_rule(text: str) -> _Rule | str:
+def parse_rule(text: str) -> Rule | str:
     """One RRULE (with or without the "RRULE:" prefix), or why not."""
     try:
         return _read_rule(text)
-    except _Invalid as exc:
+    except Unreadable as exc:
         return f"{exc}; a valid example: {EXAMPLE_RRULE}"
 
 
-def _read_rule(text: str) -> _Rule:
+def _read_rule(text: str) -> Rule:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines:
-        raise _Invalid("recurrence is empty")
+        raise Unreadable("recurrence is empty")
     for line in lines:
         head = re.match(r"^([A-Za-z-]+)\s*[:;]", line)
         name = head.group(1).upper() if head else "RRULE"
         if name in ("DTSTART", "DTEND"):
-            raise _Invalid(_no_dt(name))
+            raise Unreadable(_no_dt(name))
         if name != "RRULE":
-            raise _Invalid(f"{name} is not supported: the recurrence is one RRULE line")
+            raise Unreadable(f"{name} is not supported: the recurrence is one RRULE line")
     if len(lines) > 1:
-        raise _Invalid(
+        raise Unreadable(
             f"recurrence has {len(lines)} RRULE lines: the service takes one RRULE per task; put "
             "each rule in a task of its own"
         )
@@ -124,17 +124,17 @@ def _read_rule(text: str) -> _Rule:
     for piece in re.sub(r"^RRULE\s*:", "", lines[0], flags=re.IGNORECASE).strip().split(";"):
         name, sep, val = (x.strip().upper() for x in piece.partition("="))
         if not piece.strip():
-            raise _Invalid("the RRULE has an empty part (a stray ';')")
+            raise Unreadable("the RRULE has an empty part (a stray ';')")
         if not sep or not val:
-            raise _Invalid(f"'{piece}' in the RRULE is not NAME=VALUE")
+            raise Unreadable(f"'{piece}' in the RRULE is not NAME=VALUE")
         if name in ("DTSTART", "DTEND"):
-            raise _Invalid(_no_dt(name))
+            raise Unreadable(_no_dt(name))
         if name not in _RULE_PARTS:
             close = difflib.get_close_matches(name, sorted(_RULE_PARTS), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise _Invalid(f"the RRULE part {name} is unknown{hint}")
+            raise Unreadable(f"the RRULE part {name} is unknown{hint}")
         if name in parts:
-            raise _Invalid(f"the RRULE gives {name} twice")
+            raise Unreadable(f"the RRULE gives {name} twice")
         parts[name] = val
     # dateutil has the first word on what parses (UNTIL is read below, in local time). An INTERVAL
     # whose steps from DTSTART miss every BYHOUR is refused at construction: that depends on the
@@ -148,36 +148,36 @@ def _read_rule(text: str) -> _Rule:
             )
         except (ValueError, TypeError):
             detail = _check_parts(parts)
-            raise _Invalid(
+            raise Unreadable(
                 f"the RRULE does not parse: {detail} (dateutil: {exc})"
                 if detail
                 else f"the RRULE does not parse: {exc}"
             ) from None
     error = _check_parts(parts)  # and the RFC 5545 limits dateutil does not enforce
     if error:
-        raise _Invalid(error)
+        raise Unreadable(error)
     until: datetime | None = None
     if "UNTIL" in parts:
         m = _UNTIL.match(parts.pop("UNTIL"))
         if m is None:
-            raise _Invalid("UNTIL must look like 20261231T235959Z (UTC) or 20261231T235959")
+            raise Unreadable("UNTIL must look like 20261231T235959Z (UTC) or 20261231T235959")
         try:
             until = datetime.strptime(m.group(1) + (m.group(2) or "235959"), "%Y%m%d%H%M%S")
         except ValueError as exc:
-            raise _Invalid(f"UNTIL is not a valid date: {exc}") from None
+            raise Unreadable(f"UNTIL is not a valid date: {exc}") from None
         until = until.replace(tzinfo=UTC) if m.group(3) else until
-    return _Rule(
+    return Rule(
         parts=tuple(parts.items()),
         freq=_FREQS.index(parts["FREQ"]),
         interval=int(parts.get("INTERVAL", "1")),
         count=int(parts["COUNT"]) if "COUNT" in parts else None,
-        wkst=_DAYS.index(parts.get("WKST", "MO")),
+        wkst=DAYS.index(parts.get("WKST", "MO")),
         until=until,
     )
 
 
 def _dateutil_parse(parts: tuple[tuple[str, str], ...]) -> None:
-    rrulestr(";".join(f"{k}={v}" for k, v in parts), dtstart=_REFERENCE, cache=False)
+    rrulestr(";".join(f"{k}={v}" for k, v in parts), dtstart=REFERENCE_START, cache=False)
 
 
 def _no_dt(name: str) -> str:
@@ -211,19 +211,19 @@ def _check_parts(parts: dict[str, str]) -> str:
                 span = f"{low}..{high}" + (f" or -{high}..-{low}" if negative else "")
                 return f"{name}={parts[name]}: {number} is outside {span}"
     for item in parts["BYDAY"].split(",") if "BYDAY" in parts else ():
-        m = _BYDAY.match(item)
+        m = BYDAY_PART.match(item)
         if m is None or (m.group(1) and not 1 <= abs(int(m.group(1))) <= 53):
             return f"BYDAY={parts['BYDAY']}: '{item}' is not a weekday such as MO, TU or 1MO"
         if m.group(1) and freq not in ("MONTHLY", "YEARLY"):
             return (
                 f"BYDAY={parts['BYDAY']}: a numbered weekday ({item}) needs FREQ=MONTHLY or YEARLY"
             )
-    if parts.get("WKST", "MO") not in _DAYS:
+    if parts.get("WKST", "MO") not in DAYS:
         return f"WKST={parts['WKST']} is not a weekday (MO, TU, ...)"
     return ""
 
 
-def _start_dependence(rule: _Rule) -> str:
+def _start_dependence(rule: Rule) -> str:
     """Why a rule's runs depend on its start, or "" when BY* parts pin every run."""
     have = {k for k, _ in rule.parts}
     day_parts = {"BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO"}
@@ -242,7 +242,7 @@ def _start_dependence(rule: _Rule) -> str:
     return ""
 
 
-def _explicit(rule: _Rule, origin: datetime, with_count: bool = True) -> str:
+def explicit_rule(rule: Rule, origin: datetime, with_count: bool = True) -> str:
     """The rule with the defaults dateutil would take from DTSTART written out, so that the rule
     may be expanded from any later period start and give the same runs."""
     parts = dict(rule.parts)
@@ -255,7 +255,7 @@ def _explicit(rule: _Rule, origin: datetime, with_count: bool = True) -> str:
         elif rule.freq == MONTHLY:
             parts["BYMONTHDAY"] = str(origin.day)
         elif rule.freq == WEEKLY:
-            parts["BYDAY"] = _DAYS[origin.weekday()]
+            parts["BYDAY"] = DAYS[origin.weekday()]
     for name, coarser, field in (
         ("BYHOUR", HOURLY, origin.hour),
         ("BYMINUTE", MINUTELY, origin.minute),
@@ -296,7 +296,7 @@ def _period_start(freq: int, wkst: int, index: int) -> datetime:
     return datetime.fromordinal(days) + timedelta(seconds=seconds)
 
 
-def _align(rule: _Rule, origin: datetime, target: datetime) -> datetime:
+def _align(rule: Rule, origin: datetime, target: datetime) -> datetime:
     """The latest start of a period of the rule (counted from `origin` in steps of INTERVAL) at or
     before `target`; `origin` itself when that is `origin`'s period."""
     first = _period(rule.freq, rule.wkst, origin)
@@ -313,29 +313,29 @@ def _build(text: str, dtstart: datetime) -> rrule | None:
     return built if isinstance(built, rrule) else None
 
 
-def _feasible(rule: _Rule, origin: datetime) -> bool:
+def is_feasible(rule: Rule, origin: datetime) -> bool:
     """Whether the rule runs at all: probed once per rule and phase, near the end of datetime's
     range so that a rule that never matches ends there (dateutil would search to year 9999).
     ScheduleTooCostly when a sub-daily rule needs more work than the bound to tell."""
-    text = _explicit(rule, origin, with_count=False)
+    text = explicit_rule(rule, origin, with_count=False)
     if subdaily.applies(rule):
         return _subdaily_probe(rule, text, origin, subdaily.work_bound())
     return _probe(text, _align(rule, origin, _PROBE_TARGET))
 
 
 @lru_cache(maxsize=2048)
-def _subdaily_probe(rule: _Rule, text: str, origin: datetime, bound: int) -> bool:
+def _subdaily_probe(rule: Rule, text: str, origin: datetime, bound: int) -> bool:
     return next(subdaily.walls(rule, text, origin, _PROBE_TARGET.date()), None) is not None
 
 
-def _first_run(rule: _Rule, origin: datetime) -> datetime | None:
+def _first_run(rule: Rule, origin: datetime) -> datetime | None:
     """The first wall time of a sub-daily rule from its start (ScheduleTooCostly if too costly)."""
     return _first_run_within(rule, origin, subdaily.work_bound())
 
 
 @lru_cache(maxsize=2048)
-def _first_run_within(rule: _Rule, origin: datetime, bound: int) -> datetime | None:
-    text = _explicit(rule, origin, with_count=False)
+def _first_run_within(rule: Rule, origin: datetime, bound: int) -> datetime | None:
+    text = explicit_rule(rule, origin, with_count=False)
     return next(subdaily.walls(rule, text, origin, origin.date()), None)
 
 
@@ -350,19 +350,19 @@ def _probe(text: str, dtstart: datetime) -> bool:
         return False
 
 
-def _rule_walls(rule: _Rule, origin: datetime, from_wall: datetime) -> Iterator[datetime]:
+def rule_walls(rule: Rule, origin: datetime, from_wall: datetime) -> Iterator[datetime]:
     try:
-        if not _feasible(rule, origin):
+        if not is_feasible(rule, origin):
             return
         if subdaily.applies(rule):
-            text = _explicit(rule, origin, with_count=False)
+            text = explicit_rule(rule, origin, with_count=False)
             first = origin.date() if rule.count is not None else from_wall.date()
             walls = subdaily.walls(rule, text, origin, first)
             yield from walls if rule.count is None else islice(walls, rule.count)
             return
     except subdaily.ScheduleTooCostly:  # validate reports it; no more runs are shown
         return
-    text = _explicit(rule, origin)
+    text = explicit_rule(rule, origin)
     dtstart = origin if rule.count is not None else _align(rule, origin, from_wall)
     built = _build(text, dtstart)
     if built is None:

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from dateutil.rrule import HOURLY, MINUTELY, SECONDLY, rrulestr
 
-from reconciler.schedule.forms import _Rule
+from reconciler.schedule.forms import Rule
 
 DEFAULT_WORK_BOUND = 2_000_000
 """Steps (a day, or a time of day tried) allowed to find the next run of a sub-daily rule: about
@@ -42,7 +42,7 @@ def work_bound() -> int:
     return _bound[0]
 
 
-def applies(rule: _Rule) -> bool:
+def applies(rule: Rule) -> bool:
     """Whether `rule` is expanded here: a sub-daily rule without BYSETPOS (which selects within
     each period) and without numbered weekdays (which only MONTHLY and YEARLY rules take)."""
     if rule.freq not in _UNIT or rule.get("BYSETPOS") is not None:
@@ -57,8 +57,8 @@ def _values(text: str | None, size: int) -> list[int]:
     return sorted({int(v) for v in text.split(",") if v.strip()})
 
 
-def walls(rule: _Rule, explicit: str, origin: datetime, first_day: date) -> Iterator[datetime]:
-    """The wall times of `rule` (its parts written out by `_explicit`, without COUNT), counted
+def walls(rule: Rule, explicit: str, origin: datetime, first_day: date) -> Iterator[datetime]:
+    """The wall times of `rule` (its parts written out by `explicit_rule`, without COUNT), counted
     from `origin`, from the day `first_day` on, in order."""
     parts = dict(part.split("=", 1) for part in explicit.split(";"))
     unit = _UNIT[rule.freq]

@@ -11,28 +11,28 @@ from typing import Any
 
 from dateutil.rrule import DAILY, HOURLY, MINUTELY, MONTHLY, SECONDLY, WEEKLY, YEARLY
 
-from reconciler.schedule.analysis import _analyse_key, _thaw
-from reconciler.schedule.forms import _DAYS, KINDS, _Rule
+from reconciler.schedule.analysis import analyse_key, thaw
+from reconciler.schedule.forms import DAYS, KINDS, Rule
 from reconciler.schedule.phrases import (
-    _DAY_NAMES,
-    _MONTH_NAMES,
-    _ORDINALS,
-    _days_words,
-    _duration_words,
-    _every,
-    _fmt,
-    _ints,
-    _join,
-    _monthdays_words,
-    _nth_day,
-    _past,
-    _ranges,
-    _times_words,
+    DAY_NAMES,
+    MONTH_NAMES,
+    ORDINALS,
+    datetime_text,
+    days_words,
+    duration_words,
+    every_phrase,
+    ints,
+    join_words,
+    minutes_past,
+    monthdays_words,
+    nth_day,
+    number_ranges,
+    times_words,
 )
 from reconciler.schedule.zones import timezone_of
 
 
-def _raw_text(schedule: object) -> str:
+def raw_text(schedule: object) -> str:
     if isinstance(schedule, Mapping):
         for kind in KINDS:
             if schedule.get(kind) is not None:
@@ -44,13 +44,13 @@ def _raw_text(schedule: object) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _describe(key: Any) -> str:
-    spec = _analyse_key(key).spec
+def describe_key(key: Any) -> str:
+    spec = analyse_key(key).spec
     if spec is None:
-        return _raw_text(_thaw(key))
-    start_text = _fmt(spec.start) if spec.start is not None else ""
+        return raw_text(thaw(key))
+    start_text = datetime_text(spec.start) if spec.start is not None else ""
     ends = [e.astimezone(spec.tz).replace(tzinfo=None) for f, e in spec.ends]
-    end_text = _fmt(min(ends)) if ends else ""
+    end_text = datetime_text(min(ends)) if ends else ""
     count_text = ""
     if spec.rule is not None:
         words = _describe_rule(spec.rule, spec.start)
@@ -62,10 +62,10 @@ def _describe(key: Any) -> str:
         count_text = "" if count is None else ("once" if count == 1 else f"{count} times")
     elif spec.interval is not None:
         iv = spec.interval
-        main, zoned = f"every {_duration_words(iv)}", False
+        main, zoned = f"every {duration_words(iv)}", False
         if iv.start is not None:
             local = iv.start.astimezone(spec.tz) if iv.start.tzinfo else iv.start
-            start_text = _fmt(local.replace(tzinfo=None))
+            start_text = datetime_text(local.replace(tzinfo=None))
         if iv.repetitions:
             count_text = "once" if iv.repetitions == 1 else f"{iv.repetitions} times"
     else:
@@ -82,69 +82,71 @@ def _describe(key: Any) -> str:
     return f"{out}, {count_text}" if count_text else out
 
 
-def _describe_rule(rule: _Rule, start: datetime | None) -> tuple[str, bool] | None:
+def _describe_rule(rule: Rule, start: datetime | None) -> tuple[str, bool] | None:
     """(words, whether they name clock times or days) or None when the rule is too unusual."""
     if rule.get("BYWEEKNO") or rule.get("BYYEARDAY"):
         return None
     ref = start if start is not None else datetime(2000, 1, 1)
     freq, n = rule.freq, rule.interval
-    hours = _ints(rule.get("BYHOUR")) or ([ref.hour] if freq < HOURLY else [])
-    minutes = _ints(rule.get("BYMINUTE")) or ([ref.minute] if freq < MINUTELY else [])
-    seconds = _ints(rule.get("BYSECOND")) or ([ref.second] if freq < SECONDLY else [0])
+    hours = ints(rule.get("BYHOUR")) or ([ref.hour] if freq < HOURLY else [])
+    minutes = ints(rule.get("BYMINUTE")) or ([ref.minute] if freq < MINUTELY else [])
+    seconds = ints(rule.get("BYSECOND")) or ([ref.second] if freq < SECONDLY else [0])
     byday = [d for d in (rule.get("BYDAY") or "").split(",") if d]
-    plain = [_DAYS.index(d) for d in byday if d in _DAYS]
-    numbered = [d for d in byday if d not in _DAYS]
-    monthdays = _ints(rule.get("BYMONTHDAY"))
-    months = _ints(rule.get("BYMONTH"))
-    setpos = _ints(rule.get("BYSETPOS"))
-    in_months = f" in {_join([_MONTH_NAMES[m - 1] for m in months])}" if months else ""
+    plain = [DAYS.index(d) for d in byday if d in DAYS]
+    numbered = [d for d in byday if d not in DAYS]
+    monthdays = ints(rule.get("BYMONTHDAY"))
+    months = ints(rule.get("BYMONTH"))
+    setpos = ints(rule.get("BYSETPOS"))
+    in_months = f" in {join_words([MONTH_NAMES[m - 1] for m in months])}" if months else ""
     if freq >= HOURLY:
         if setpos or numbered:
             return None
-        restrict = (f" on {_days_words(plain, every=False)}" if plain else "") + in_months
+        restrict = (f" on {days_words(plain, every=False)}" if plain else "") + in_months
         if monthdays:
-            restrict = f" on {_monthdays_words(monthdays)} of the month{restrict}"
+            restrict = f" on {monthdays_words(monthdays)} of the month{restrict}"
         if hours and n == 1 and minutes and freq < SECONDLY:
-            return _times_words(hours, minutes, seconds, daily=True) + restrict, True
+            return times_words(hours, minutes, seconds, daily=True) + restrict, True
         if freq == SECONDLY and (minutes or rule.get("BYSECOND")):
             return None
         if freq == MINUTELY and minutes and n > 1:
             return None  # "every 5 minutes, only at :00 and :30" is one in six
         unit = {HOURLY: "hour", MINUTELY: "minute", SECONDLY: "second"}[freq]
-        cadence = _every(n, unit)
+        cadence = every_phrase(n, unit)
         if freq == HOURLY or (freq == MINUTELY and minutes):
             cadence = "hourly" if freq == MINUTELY or n == 1 else cadence
-            cadence += " at " + _join([_past(m, s) for m in minutes for s in seconds])
+            cadence += " at " + join_words([minutes_past(m, s) for m in minutes for s in seconds])
         if hours:
-            cadence += f" during hours {_ranges(hours)}"
+            cadence += f" during hours {number_ranges(hours)}"
         return cadence + restrict, bool(restrict or hours)
-    at = _times_words(hours, minutes, seconds, daily=False)
+    at = times_words(hours, minutes, seconds, daily=False)
     if setpos and not (freq == MONTHLY and len(setpos) == 1 and plain and not monthdays):
         return None
     if freq in (DAILY, WEEKLY) and not monthdays and not numbered:
         if freq == WEEKLY and not plain and start is None:
-            return _at(f"{_every(n, 'week', 'weekly')} on the start's weekday{in_months}", at)
+            return _at(f"{every_phrase(n, 'week', 'weekly')} on the start's weekday{in_months}", at)
         plain = plain or ([ref.weekday()] if freq == WEEKLY else [])
         if plain and n == 1:
-            return _at(_days_words(plain, every=True) + in_months, at)
+            return _at(days_words(plain, every=True) + in_months, at)
         if plain:
             unit = "day" if freq == DAILY else "week"
-            return _at(f"{_every(n, unit)} on {_days_words(plain, every=False)}{in_months}", at)
-        return _at(_every(n, "day", "daily") + in_months, at)
+            return _at(
+                f"{every_phrase(n, unit)} on {days_words(plain, every=False)}{in_months}", at
+            )
+        return _at(every_phrase(n, "day", "daily") + in_months, at)
     if freq == MONTHLY or (freq == DAILY and n == 1 and monthdays and not byday):
-        every = _every(n, "month", "monthly")
+        every = every_phrase(n, "month", "monthly")
         if monthdays and not byday:
-            return _at(f"{every} on {_monthdays_words(monthdays)}{in_months}", at)
+            return _at(f"{every} on {monthdays_words(monthdays)}{in_months}", at)
         if setpos and plain:
-            pos = _ORDINALS.get(setpos[0])
+            pos = ORDINALS.get(setpos[0])
             day = "weekday" if sorted(plain) == list(range(5)) else None
-            day = day or (_DAY_NAMES[plain[0]] if len(plain) == 1 else None)
+            day = day or (DAY_NAMES[plain[0]] if len(plain) == 1 else None)
             return _at(f"{every} on the {pos} {day}{in_months}", at) if pos and day else None
-        nth = [_nth_day(d) for d in numbered]
+        nth = [nth_day(d) for d in numbered]
         if numbered and not plain and not monthdays and all(nth):
-            return _at(f"{every} on {_join([w for w in nth if w])}{in_months}", at)
+            return _at(f"{every} on {join_words([w for w in nth if w])}{in_months}", at)
         if plain and not numbered and not monthdays and n == 1:
-            return _at(_days_words(plain, every=True) + in_months, at)
+            return _at(days_words(plain, every=True) + in_months, at)
         if not byday and not monthdays:
             day = f"day {start.day}" if start is not None else "the start's day of the month"
             return _at(f"{every} on {day}{in_months}", at)
@@ -153,8 +155,8 @@ def _describe_rule(rule: _Rule, start: datetime | None) -> tuple[str, bool] | No
         month_list = months or ([ref.month] if not monthdays else [])
         days = monthdays or [ref.day]
         if month_list and len(days) == 1 and days[0] > 0:
-            dates = _join([f"{days[0]} {_MONTH_NAMES[m - 1]}" for m in month_list])
-            return _at(f"{_every(n, 'year', 'yearly')} on {dates}", at)
+            dates = join_words([f"{days[0]} {MONTH_NAMES[m - 1]}" for m in month_list])
+            return _at(f"{every_phrase(n, 'year', 'yearly')} on {dates}", at)
     return None
 
 
@@ -179,19 +181,21 @@ def _cron_time(minute: str, hour: str) -> str | None:
     if minute == "*" and hour == "*":
         return "every minute"
     if step and hour == "*":
-        return _every(int(step.group(1)), "minute")
+        return every_phrase(int(step.group(1)), "minute")
     if step and hrs:
-        return f"{_every(int(step.group(1)), 'minute')} during hours {_ranges(hrs)}"
+        return f"{every_phrase(int(step.group(1)), 'minute')} during hours {number_ranges(hrs)}"
     if mins is None:
         return None
     if hour == "*":
-        return "hourly at " + _join([f":{m:02d}" for m in mins])
+        return "hourly at " + join_words([f":{m:02d}" for m in mins])
     hour_step = re.fullmatch(r"\*/(\d+)", hour)
     if hour_step:
-        return f"{_every(int(hour_step.group(1)), 'hour')} at " + _join([f":{m:02d}" for m in mins])
+        return f"{every_phrase(int(hour_step.group(1)), 'hour')} at " + join_words(
+            [f":{m:02d}" for m in mins]
+        )
     if hrs is None:
         return None
-    return _times_words(hrs, mins, [0], daily=False)
+    return times_words(hrs, mins, [0], daily=False)
 
 
 def _cron_days(dom: str, dow: str) -> str | None:
@@ -206,13 +210,13 @@ def _cron_days(dom: str, dow: str) -> str | None:
         if len(week) == 7:
             return ""
         if ranged and len(week) > 2 and week == list(range(week[0], week[-1] + 1)):
-            return f"{_DAY_NAMES[week[0]]} through {_DAY_NAMES[week[-1]]}"
-        return "on " + _join([_DAY_NAMES[d] for d in week])
+            return f"{DAY_NAMES[week[0]]} through {DAY_NAMES[week[-1]]}"
+        return "on " + join_words([DAY_NAMES[d] for d in week])
     if dow in ("*", "?"):
         if dom.upper() == "L":
             return "on the last day of the month"
         days = _cron_list(dom, 1, 31)
-        return None if days is None else f"on {_monthdays_words(days)} of the month"
+        return None if days is None else f"on {monthdays_words(days)} of the month"
     return None
 
 
@@ -220,11 +224,11 @@ def _cron_months(month: str) -> str | None:
     if month in ("*", "?"):
         return ""
     months = _cron_list(month, 1, 12, _MONTH_ABBR)
-    return None if months is None else "in " + _join([_MONTH_NAMES[m - 1] for m in months])
+    return None if months is None else "in " + join_words([MONTH_NAMES[m - 1] for m in months])
 
 
 _DOW_NAMES = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
-_MONTH_ABBR = {name[:3].upper(): i + 1 for i, name in enumerate(_MONTH_NAMES)}
+_MONTH_ABBR = {name[:3].upper(): i + 1 for i, name in enumerate(MONTH_NAMES)}
 
 
 def _cron_list(

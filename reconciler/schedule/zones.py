@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from reconciler.schedule.forms import EXAMPLE_LOCAL, ScheduleValue, _Invalid
+from reconciler.schedule.forms import EXAMPLE_LOCAL, ScheduleValue, Unreadable
 
 _LOCAL = re.compile(
     r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)(Z|[+-]\d{2}(?::?\d{2})?)?$"
 )
-_UTC_NAMES = frozenset(
+UTC_NAMES = frozenset(
     {"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"}
     | {"GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0", "Etc/GMT+0", "GMT-0", "Etc/GMT-0"}
     | {"Greenwich", "Etc/Greenwich"}
@@ -36,9 +36,9 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def _read_tz(value: object) -> tuple[ZoneInfo, list[str]]:
+def read_tz(value: object) -> tuple[ZoneInfo, list[str]]:
     if not isinstance(value, str) or not value.strip():
-        raise _Invalid(f"timezone must be an IANA name such as Europe/Zurich, not {value!r}")
+        raise Unreadable(f"timezone must be an IANA name such as Europe/Zurich, not {value!r}")
     name = value.strip()
     if name in _zones():
         return ZoneInfo(name), []
@@ -47,7 +47,7 @@ def _read_tz(value: object) -> tuple[ZoneInfo, list[str]]:
         message += ": give a region such as Europe/Zurich, not an offset, so that daylight saving"
         message += " time is followed"
     suggestion = _suggest_zone(name)
-    raise _Invalid(message + (f"; did you mean '{suggestion}'?" if suggestion else ""))
+    raise Unreadable(message + (f"; did you mean '{suggestion}'?" if suggestion else ""))
 
 
 def _suggest_zone(name: str) -> str | None:
@@ -65,26 +65,24 @@ def _suggest_zone(name: str) -> str | None:
     return None
 
 
-def _read_local(
-    value: object, field: str, tz_name: str, strict: bool
-) -> tuple[datetime, list[str]]:
+def read_local(value: object, field: str, tz_name: str, strict: bool) -> tuple[datetime, list[str]]:
     """A local wall time ("2026-01-01T06:00:00"); an offset only when the timezone is UTC."""
     if isinstance(value, datetime):
         value = value.isoformat()
     match = _LOCAL.match(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise _Invalid(
+        raise Unreadable(
             f"{field} {value!r} is not an ISO 8601 local date-time: write it like {EXAMPLE_LOCAL}"
             " (wall-clock time in the schedule's timezone, no offset)"
         )
     try:
         local = datetime.fromisoformat(match.group(1))
     except ValueError as exc:
-        raise _Invalid(f"{field} {value!r} is not a valid date-time: {exc}") from None
+        raise Unreadable(f"{field} {value!r} is not a valid date-time: {exc}") from None
     if not match.group(2):
         return local, []
     if strict:
-        raise _Invalid(
+        raise Unreadable(
             f"{field} {value} has a UTC offset while timezone is {tz_name}: write the local time "
             f"without offset, e.g. {local.isoformat()}"
         )
@@ -98,14 +96,14 @@ def _read_local(
     ]
 
 
-def _localise(wall: datetime, tz: ZoneInfo) -> datetime:
+def localise(wall: datetime, tz: ZoneInfo) -> datetime:
     """Wall time to an aware datetime (RFC 5545 section 3.3.5): a nonexistent time (the spring
     gap) is read with the offset before the gap, so it moves forward by the gap; a repeated time
     (the autumn fold) is the first of the two."""
     return wall.replace(tzinfo=tz, fold=0).astimezone(UTC).astimezone(tz)
 
 
-def _aware(value: datetime, name: str) -> datetime:
+def require_aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be a timezone-aware datetime, got {value.isoformat()}")
     return value
