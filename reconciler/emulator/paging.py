@@ -131,30 +131,47 @@ def page_of(
     limit: int,
     cursor: str | None,
 ) -> Page:
-    """One page of items already in page order (`sort`)."""
+    """One page of items already in page order (`sort`); the cursor is found by bisection, so a
+    page costs the same in a tenant of any size."""
     start, end = 0, min(limit, len(ordered))
     if cursor:
         direction, mark = _decode(cursor)
-
-        def beyond(k: FullKey) -> bool:
-            return k < mark if descending else k > mark
-
-        if direction == "n":
-            if descending:
-                start = next((i for i, k in enumerate(keys) if beyond(k)), len(ordered))
-            else:
-                start = bisect.bisect_right(keys, mark)
+        if direction == "n":  # the first item beyond the mark
+            start = _after(keys, mark, descending)
             end = min(start + limit, len(ordered))
-        else:
-            if descending:
-                end = next((i for i, k in enumerate(keys) if beyond(k) or k == mark), len(ordered))
-            else:
-                end = bisect.bisect_left(keys, mark)
+        else:  # up to the mark, not included
+            end = _before(keys, mark, descending)
             start = max(0, end - limit)
     page = list(ordered[start:end])
     next_cursor = _encode("n", keys[end - 1]) if end < len(ordered) and end > 0 else None
     prev_cursor = _encode("p", keys[start]) if start > 0 and start < len(ordered) else None
     return Page(page, next_cursor, prev_cursor)
+
+
+def _after(keys: Sequence[FullKey], mark: FullKey, descending: bool) -> int:
+    """Index of the first key past `mark` in page order (`mark` need not be in `keys`)."""
+    if not descending:
+        return bisect.bisect_right(keys, mark)
+    return _first(keys, lambda k: k < mark)
+
+
+def _before(keys: Sequence[FullKey], mark: FullKey, descending: bool) -> int:
+    """Index of the first key at or past `mark` in page order."""
+    if not descending:
+        return bisect.bisect_left(keys, mark)
+    return _first(keys, lambda k: k <= mark)
+
+
+def _first(keys: Sequence[FullKey], past: Callable[[FullKey], bool]) -> int:
+    """The first index whose key is `past`, for a `past` false then true along `keys`."""
+    low, high = 0, len(keys)
+    while low < high:
+        middle = (low + high) // 2
+        if past(keys[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def links(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import jsonpatch
@@ -70,44 +70,52 @@ def _task(req: Request) -> Doc:
     return task
 
 
-def _task_page(req: Request, tasks: Sequence[Doc]) -> Reply:
+def _task_page(req: Request, tasks: Collection[Doc], *, whole_tenant: bool = False) -> Reply:
+    """One page of `tasks`; `whole_tenant` when they are every task of the store (the listing),
+    whose order is kept between pages."""
     limit = paging.parse_limit(
         req.query, req.core.config.default_page_limit, req.core.config.max_page_limit
     )
     field, descending = paging.parse_sort(req.arg("sort"), list(TASK_FIELDS), "-updatedAt")
-    selected = list(tasks)
     raw_filter = req.arg("filter")
-    if raw_filter:
-        try:
-            predicate = parse_filter(raw_filter, TASK_FIELDS)
-        except FilterError as error:
-            raise bad_request(f"invalid filter: {error}") from None
-        selected = [d for d in selected if predicate(_getter(d))]
     resource_id = req.arg("resourceId")
-    if resource_id:
-        selected = [d for d in selected if d.get("resourceId") == resource_id]
     getter = TASK_FIELDS[field]
 
     def key(doc: Doc) -> paging.FullKey:
         return paging.normalise(getter(doc)), req.core.order_key(doc["id"])
 
     core = req.core
-    if raw_filter or resource_id or field not in WRITE_ONLY_FIELDS:
-        ordered, keys = paging.sort(selected, key, descending=descending)
+    if raw_filter or resource_id or field not in WRITE_ONLY_FIELDS or not whole_tenant:
+        ordered, keys = paging.sort(
+            _selected(tasks, raw_filter, resource_id), key, descending=descending
+        )
     else:
         # Every page of a listing would sort the whole tenant again: sort once per state of the
         # store. Only a write changes these fields, and a write bumps `seq` (or, a delete, the count).
-        stamp = (field, descending, core.state.seq, len(selected))
+        stamp = (field, descending, core.state.seq, len(tasks))
         if core.listing is None or core.listing[0] != stamp:
-            core.listing = (stamp, *paging.sort(selected, key, descending=descending))
+            core.listing = (stamp, *paging.sort(list(tasks), key, descending=descending))
         _, ordered, keys = core.listing
     page = paging.page_of(ordered, keys, descending=descending, limit=limit, cursor=req.arg("page"))
     links = paging.links(req.path, req.query, page)
     return json_reply(200, {"data": page.items, "links": links})
 
 
+def _selected(tasks: Collection[Doc], raw_filter: str | None, resource_id: str | None) -> list[Doc]:
+    selected = list(tasks)
+    if raw_filter:
+        try:
+            predicate = parse_filter(raw_filter, TASK_FIELDS)
+        except FilterError as error:
+            raise bad_request(f"invalid filter: {error}") from None
+        selected = [d for d in selected if predicate(_getter(d))]
+    if resource_id:
+        selected = [d for d in selected if d.get("resourceId") == resource_id]
+    return selected
+
+
 def list_tasks(req: Request) -> Reply:
-    return _task_page(req, list(req.core.state.tasks.values()))
+    return _task_page(req, req.core.state.tasks.values(), whole_tenant=True)
 
 
 def get_task(req: Request) -> Reply:

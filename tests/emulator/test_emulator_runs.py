@@ -244,3 +244,15 @@ def test_children_and_parents_are_paginated(client: httpx.Client, chain: dict[st
     assert [t["name"] for t in children["data"]] == ["B"]
     none = client.get(f"{TASKS}/{chain['C']}/graphs/children", params={"filter": "enabled eq true"})
     assert none.json()["data"] == []
+
+
+def test_children_of_two_tasks_are_their_own(client: httpx.Client) -> None:
+    """Two tasks with as many children each: each listing shows that task's children (a listing
+    of a few tasks is never taken for another one of the same size)."""
+    a = create(client, task_body("A"))
+    b = create(client, task_body("B"))
+    create(client, chained_body("after A", [a["id"]]))
+    create(client, chained_body("after B", [b["id"]]))
+    for parent, child in ((a, "after A"), (b, "after B"), (a, "after A")):
+        listed = client.get(f"{TASKS}/{parent['id']}/graphs/children").json()
+        assert [t["name"] for t in listed["data"]] == [child]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
 
 from reconciler.emulator import EmulatorConfig, ManualClock
 from reconciler.emulator.faults import RateLimiter, Tier
-from reconciler.emulator.paging import normalise, paginate
+from reconciler.emulator.paging import normalise, page_of, paginate, sort
 from reconciler.emulator.replies import ServiceError
 from reconciler.emulator.rules import check_rrule, patch_refusal, user_id
 from reconciler.emulator.scim import FilterError, parse_filter
@@ -135,3 +137,46 @@ def test_user_ids_are_stable_and_opaque() -> None:
     assert user_id("key:abc") == user_id("key:abc") != user_id("key:abd")
     assert len(user_id("key:abc")) == 32
     assert "abc" not in user_id("key:abc")
+
+
+def _cursor(direction: str, key: Any) -> str:
+    """A cursor as the listing writes it: base64url of {"d": direction, "k": [[rank, value, raw], id]}."""
+    raw = json.dumps({"d": direction, "k": [list(key[0]), key[1]]})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _reference_page(
+    keys: list[Any], mark: Any, direction: str, descending: bool, limit: int
+) -> tuple[int, int]:
+    """Where a page starts and ends, by walking every key (what bisection must agree with)."""
+
+    def beyond(k: Any) -> bool:
+        return bool(k < mark if descending else k > mark)
+
+    if direction == "n":
+        start = next((i for i, k in enumerate(keys) if beyond(k)), len(keys))
+        return start, min(start + limit, len(keys))
+    end = next((i for i, k in enumerate(keys) if beyond(k) or k == mark), len(keys))
+    return max(0, end - limit), end
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("direction", ["n", "p"])
+@pytest.mark.parametrize("limit", [1, 3, 20])
+def test_cursor_found_by_bisection_matches_a_walk(
+    descending: bool, direction: str, limit: int
+) -> None:
+    """Every cursor, at an item of the listing or between two (its item since deleted), before the
+    first and after the last, starts a page where a walk over every key would."""
+    items = [{"id": f"{n:02d}", "v": n % 4} for n in range(0, 22, 2)]
+
+    def key(item: dict[str, Any]) -> tuple[Any, str]:
+        return normalise(item["v"]), item["id"]
+
+    ordered, keys = sort(items, key, descending=descending)
+    marks = [key({"id": f"{n:02d}", "v": v}) for n in range(-1, 24) for v in range(-1, 5)]
+    for mark in marks:
+        token = _cursor(direction, mark)
+        page = page_of(ordered, keys, descending=descending, limit=limit, cursor=token)
+        start, end = _reference_page(keys, mark, direction, descending, limit)
+        assert page.items == ordered[start:end], mark
