@@ -15,9 +15,9 @@ from typing import Any
 import jsonpatch
 
 from reconciler import apidoc
+from reconciler.apply.port import FindCreated
 from reconciler.errors import AmbiguousWriteError, ApiError
 from reconciler.model import MARKER
-from reconciler.task_port import FindCreated
 from tests.conftest import tasks_from
 
 WRITES = ("create ", "patch ", "delete ")

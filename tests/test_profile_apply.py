@@ -14,6 +14,8 @@ import pytest
 
 from reconciler import apidoc
 from reconciler.apply import ApplyResult, Status, apply_plan
+from reconciler.apply.port import TaskClient
+from reconciler.apply.recovery import find_created_task
 from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.emulator.faults import Fault
 from reconciler.model import MARKER
@@ -22,8 +24,6 @@ from reconciler.profile import DEFAULT, Profile
 from reconciler.qlik.auth import Credentials, Secret
 from reconciler.qlik.client import RateLimits, RetryPolicy
 from reconciler.qlik.profiled import ProfiledClient
-from reconciler.recovery import find_created_task
-from reconciler.task_port import TaskClient
 from tests.conftest import APP_A, tasks_from
 
 TASKS = "/api/scheduling/tasks"

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from reconciler.apply import ApplyResult, Status, apply_plan
+from reconciler.apply.preconditions import check_fresh
 from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
 from reconciler.cli.base import (
     AdoptOpt,
@@ -51,7 +52,6 @@ from reconciler.guard import Guard
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.plan import Options, Plan
 from reconciler.planfile import load as load_saved_plan
-from reconciler.preconditions import check_fresh
 from reconciler.report import plan_json, plan_markdown, plan_text
 from reconciler.writer import check_target, write_file
 

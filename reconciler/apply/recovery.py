@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconciler import normalize
+from reconciler.apply.port import TaskClient
 from reconciler.errors import ApiError, ReconcilerError
-from reconciler.task_port import TaskClient
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far the tenant's clock may be behind ours when a lost create is looked for by its time."""

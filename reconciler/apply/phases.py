@@ -20,22 +20,22 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from reconciler import apidoc
-from reconciler.chains import run_finished_upstreams
-from reconciler.errors import ApiError, ReconcilerError
-from reconciler.owners import acting_lookup, owner_notes
-from reconciler.ownership import is_managed
-from reconciler.plan import Action, Kind, Plan
-from reconciler.preconditions import check_owned
-from reconciler.recovery import (
+from reconciler.apply.port import TaskClient
+from reconciler.apply.preconditions import check_owned
+from reconciler.apply.recovery import (
     CLOCK_SKEW,
     MarkerLostError,
     adoption_lost,
     find_created_task,
     marker_lost,
 )
-from reconciler.task_port import TaskClient
+from reconciler.chains import run_finished_upstreams
+from reconciler.errors import ApiError, ReconcilerError
+from reconciler.owners import acting_lookup, owner_notes
+from reconciler.ownership import is_managed
+from reconciler.plan import Action, Kind, Plan
 
-__all__ = ["ApplyResult", "Outcome", "Reporter", "Status", "apply_plan"]
+__all__ = ["ApplyResult", "Outcome", "Reporter", "SilentReporter", "Status", "apply_plan"]
 
 ENABLE = [{"op": "replace", "path": "/enabled", "value": True}]
 
