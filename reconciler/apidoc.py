@@ -65,17 +65,6 @@ def placeholders(doc: Any) -> set[str]:
     return found
 
 
-def upstream_names(task: LoadedTask) -> list[str]:
-    """Names of tasks of this tree that `task` runs after (its upstreams), in file order."""
-    spec = task.spec
-    if isinstance(spec, model.ShortTask):
-        return [u.task for u in spec.upstreams if u.task is not None]
-    names: list[str] = []
-    for event in spec.events or []:
-        names.extend(c.taskRef for c in event.correlation if c.taskRef is not None)
-    return names
-
-
 def build(task: LoadedTask, ids: Mapping[str, str], marker: str) -> dict[str, Any]:
     """The API document for `task`, with upstream names resolved through `ids`."""
     if isinstance(task.spec, model.ShortTask):

@@ -6,12 +6,13 @@ trees (by name) and live tenants (by id, from run-finished correlations) are des
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from reconciler import model
+from reconciler.load import LoadedTask
 
 
 @dataclass(slots=True)
@@ -139,6 +140,14 @@ def run_finished_upstreams(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         if isinstance(upstream_id, str):
             out.append((upstream_id, status))
     return out
+
+
+def desired_graph(tasks: Sequence[LoadedTask]) -> ChainGraph:
+    """The chain graph of a task tree, by name: each task after the tasks of the tree it names."""
+    graph = ChainGraph()
+    for task in tasks:
+        graph.add(task.name, [name for _, name in task.spec.upstream_refs])
+    return graph
 
 
 def live_graph(docs: Iterable[Mapping[str, Any]]) -> ChainGraph:

@@ -7,7 +7,8 @@ rather than the task (`renamedFrom`, `migrateFrom`, `allowCycle`) are common to 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import re
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -26,6 +27,10 @@ RUN_FINISHED = "com.qlik.v1.task.run.finished"
 RUN_FINISHED_SOURCE = "system-events.task"
 DATA_UPDATED = "com.qlik/active-analytics-orch"
 DATA_UPDATED_SOURCE = "dataset.updated"
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+Loc = tuple[str | int, ...]
+"""A place in a task file: the keys and indexes from the document's root."""
 
 
 class Strict(BaseModel):
@@ -129,6 +134,12 @@ class Common(Strict):
 class ShortTask(Common):
     """The short form: an app to reload and at most one trigger."""
 
+    # Where each part is written: problems about the part point there.
+    APP_AT: ClassVar[Loc] = ("reload", "appId")
+    SCHEDULE_AT: ClassVar[Loc] = ("schedule",)
+    CHAIN_AT: ClassVar[Loc] = ("after",)
+    TRIGGER_AT: ClassVar[Loc] = ("onDataUpdate",)
+
     reload: Reload
     schedule: Schedule | None = None
     after: list[Upstream | NonEmpty] | None = Field(
@@ -158,6 +169,37 @@ class ShortTask(Common):
     def upstreams(self) -> list[Upstream]:
         """The upstreams of `after`, names already turned into `Upstream` values."""
         return [u if isinstance(u, Upstream) else Upstream(task=u) for u in self.after or []]
+
+    @property
+    def app_id(self) -> str | None:
+        return self.reload.appId
+
+    @property
+    def has_schedule(self) -> bool:
+        """Whether the file states a schedule (an empty `schedule:` mapping states none)."""
+        return self.schedule is not None and bool(self.schedule.model_fields_set)
+
+    @property
+    def on_data_update(self) -> bool:
+        return self.onDataUpdate
+
+    @property
+    def upstream_refs(self) -> list[tuple[Loc, str]]:
+        """The tasks of this tree it runs after, by name, each with where the file names it."""
+        return [(("after", i, "task"), u.task) for i, u in enumerate(self.upstreams) if u.task]
+
+    @property
+    def upstream_edges(self) -> list[tuple[str, str]]:
+        """(upstream name, which outcome of it starts this task) for the upstreams of this tree."""
+        return [(u.task, u.status) for u in self.upstreams if u.task]
+
+    def shape_problems(self) -> list[tuple[Loc, str]]:
+        """What the form allows but the service cannot run: an upstream `taskId` that is no id."""
+        return [
+            (("after", i, "taskId"), f"taskId {u.taskId!r} is not a UUID")
+            for i, u in enumerate(self.upstreams)
+            if u.taskId is not None and not UUID.fullmatch(u.taskId)
+        ]
 
     @model_validator(mode="after")
     def _one_trigger(self) -> ShortTask:
@@ -259,6 +301,73 @@ class FullTask(Common):
     keepActive: StrictBool | None = None
     key: str | None = None
 
+    APP_AT: ClassVar[Loc] = ("states",)
+    SCHEDULE_AT: ClassVar[Loc] = ("start", "schedule")
+    CHAIN_AT: ClassVar[Loc] = ("events",)
+    TRIGGER_AT: ClassVar[Loc] = ("events",)
+
+    @property
+    def app_id(self) -> str | None:
+        """The app of the first app.reload action that names one."""
+        for state in self.states:
+            for on in state.onEvents:
+                for action in on.actions:
+                    if isinstance(action.functionRef.arguments.get("appId"), str):
+                        return str(action.functionRef.arguments["appId"])
+        return None
+
+    @property
+    def has_schedule(self) -> bool:
+        return self.start is not None
+
+    @property
+    def on_data_update(self) -> bool:
+        return any(event.type == DATA_UPDATED for event in self.events or [])
+
+    @property
+    def upstream_refs(self) -> list[tuple[Loc, str]]:
+        """The tasks of this tree it runs after (`taskRef`), each with where the file names it."""
+        return [
+            (("events", i, "correlation", j, "taskRef"), corr.taskRef)
+            for i, event in enumerate(self.events or [])
+            for j, corr in enumerate(event.correlation)
+            if corr.taskRef is not None
+        ]
+
+    @property
+    def upstream_edges(self) -> list[tuple[str, str]]:
+        """(upstream name, "") for the upstreams of this tree: the outcome stays in the events."""
+        return [(name, "") for name in dict.fromkeys(name for _, name in self.upstream_refs)]
+
+    def shape_problems(self) -> list[tuple[Loc, str]]:
+        """What the document's schema allows but the service cannot run: not exactly one event
+        state with one action, eventRefs to undeclared events, a start at no state."""
+        found: list[tuple[Loc, str]] = []
+        if len(self.states) != 1:
+            why = "the service runs exactly one event state with one action"
+            found.append((("states",), f"task has {len(self.states)} states instead of 1: {why}"))
+        declared = {e.name for e in self.events or []}
+        names = ", ".join(sorted(declared)) or "none"
+        for i, state in enumerate(self.states):
+            count = sum(len(on.actions) for on in state.onEvents)
+            if count != 1:
+                why = "give the state one app.reload action"
+                found.append((("states", i), f"task has {count} Actions instead of 1: {why}"))
+            found.extend(
+                (
+                    ("states", i, "onEvents", j, "eventRefs", k),
+                    f"eventRefs names {ref!r}, which is not a declared event; declared: {names}",
+                )
+                for j, on in enumerate(state.onEvents)
+                for k, ref in enumerate(on.eventRefs)
+                if ref not in declared
+            )
+        named = self.start.stateName if self.start is not None else None
+        if named is not None and named not in {s.name for s in self.states}:
+            why = f"start.stateName {named!r} names no state of this task"
+            found.append((("start", "stateName"), why))
+        return found
+
 
 TaskFile = ShortTask | FullTask
 TOOL_KEYS = ("renamedFrom", "migrateFrom", "allowCycle", "owner")
@@ -267,10 +376,6 @@ TOOL_KEYS = ("renamedFrom", "migrateFrom", "allowCycle", "owner")
 def is_full_form(data: dict[str, Any]) -> bool:
     """The full form is recognised by its `states`."""
     return "states" in data
-
-
-def field_names(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
 
 
 def json_schema() -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import apidoc, ignore, normalize
-from reconciler.chains import ChainGraph, live_graph
+from reconciler.chains import ChainGraph, desired_graph, live_graph
 from reconciler.load import LoadedTask, paused_gc
 from reconciler.ownership import Verdict, is_managed, may_write, migrated_from
 from reconciler.plan_values import Action, Kind, Options, Plan, RemoteTask
@@ -57,13 +57,6 @@ def live_ids(live: Iterable[Mapping[str, Any]], marker: str) -> dict[str, str]:
     for doc in sorted((d for d in live if is_managed(d, marker)), key=_created, reverse=True):
         ids[str(doc.get("name"))] = str(doc.get("id"))
     return ids
-
-
-def desired_graph(tasks: Sequence[LoadedTask]) -> ChainGraph:
-    graph = ChainGraph()
-    for task in tasks:
-        graph.add(task.name, apidoc.upstream_names(task))
-    return graph
 
 
 @dataclass(slots=True)

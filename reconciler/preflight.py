@@ -32,12 +32,17 @@ from reconciler.plan import Action, Kind, Plan, is_managed
 
 MAX_TASKS_PER_APP = 10
 WRITES = (Kind.CREATE, Kind.MIGRATE, Kind.UPDATE)
-_WHERE: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "app": (("reload", "appId"), ("states",)),
-    "trigger": (("onDataUpdate",), ("events",)),
-    "end": (("schedule", "endDateTime"), ("start", "schedule", "endDateTime")),
-}
-"""Where in a task file (short form, full form) each kind of problem is reported."""
+
+
+def _where(spec: model.TaskFile, what: str) -> model.Loc:
+    """Where in the task's file a problem of kind `what` (app, trigger, end) is reported."""
+    if what == "app":
+        return spec.APP_AT
+    if what == "trigger":
+        return spec.TRIGGER_AT
+    return (*spec.SCHEDULE_AT, "endDateTime")
+
+
 Report = Callable[[Action, str, str], None]
 
 
@@ -150,8 +155,7 @@ def check(
         if task is None:
             result.problems.append(PlanProblem(action.source, None, action.name, message))
             return
-        short = isinstance(task.spec, model.ShortTask)
-        located = task.problem(_WHERE[what][0 if short else 1], message)
+        located = task.problem(_where(task.spec, what), message)
         result.problems.append(PlanProblem(located.path, located.line, action.name, message))
 
     _app_access(plan, live_by_id, apps, problem)

@@ -7,20 +7,18 @@ tree or the calendar: unique names, upstream references, cycles, schedules, app 
 from __future__ import annotations
 
 import difflib
-import re
 from collections import defaultdict
 from collections.abc import Sequence, Set
 from datetime import datetime
 from typing import Any
 
-from reconciler import apidoc, model, schedule
+from reconciler import model, schedule
+from reconciler.chains import desired_graph
 from reconciler.errors import Problem
 from reconciler.load import LoadedTask
-from reconciler.plan import desired_graph
 
 MAX_TASKS_PER_APP = 10
 """The service refuses an eleventh task on one app (CHO-014)."""
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def validate(
@@ -73,16 +71,7 @@ def _unique_names(tasks: Sequence[LoadedTask], problems: list[Problem]) -> set[s
 
 
 def _references(task: LoadedTask, names: set[str], problems: list[Problem]) -> None:
-    spec = task.spec
-    refs: list[tuple[tuple[str | int, ...], str]] = []
-    if isinstance(spec, model.ShortTask):
-        refs = [(("after", i, "task"), u.task) for i, u in enumerate(spec.upstreams) if u.task]
-    else:
-        for i, event in enumerate(spec.events or []):
-            for j, corr in enumerate(event.correlation):
-                if corr.taskRef is not None:
-                    refs.append((("events", i, "correlation", j, "taskRef"), corr.taskRef))
-    for loc, name in refs:
+    for loc, name in task.spec.upstream_refs:
         if name not in names:
             close = difflib.get_close_matches(name, sorted(names), n=1)
             hint = (
@@ -93,21 +82,13 @@ def _references(task: LoadedTask, names: set[str], problems: list[Problem]) -> N
             problems.append(task.problem(loc, f"unknown upstream task {name!r}{hint}"))
 
 
-def _schedule_value(task: LoadedTask) -> tuple[Any, tuple[str | int, ...]] | None:
-    data = task.data
-    if isinstance(task.spec, model.ShortTask):
-        return (data["schedule"], ("schedule",)) if data.get("schedule") else None
-    start = data.get("start")
-    if isinstance(start, dict) and start.get("schedule") is not None:
-        return start["schedule"], ("start", "schedule")
-    return None
-
-
 def _schedule(task: LoadedTask, now: datetime | None, problems: list[Problem]) -> None:
-    found = _schedule_value(task)
-    if found is None:
+    if not task.spec.has_schedule:
         return
-    value, loc = found
+    loc = task.spec.SCHEDULE_AT
+    value: Any = task.data
+    for key in loc:
+        value = value[key]
     for issue in schedule.check(value):
         where = (*loc, issue.field) if issue.field and isinstance(value, dict) else loc
         problems.append(task.problem(where, issue.message, issue.severity))
@@ -119,71 +100,19 @@ def _schedule(task: LoadedTask, now: datetime | None, problems: list[Problem]) -
 
 def _structure(task: LoadedTask, problems: list[Problem]) -> None:
     spec = task.spec
-    app = _app_of(task)
-    app_loc: tuple[str | int, ...] = ("reload", "appId")
-    if isinstance(spec, model.FullTask):
-        app_loc = ("states",)
-        if len(spec.states) != 1:
-            problems.append(
-                task.problem(
-                    ("states",),
-                    f"task has {len(spec.states)} states instead of 1: the service runs exactly one "
-                    "event state with one action",
-                )
-            )
-        for i, state in enumerate(spec.states):
-            actions = [a for on in state.onEvents for a in on.actions]
-            if len(actions) != 1:
-                problems.append(
-                    task.problem(
-                        ("states", i),
-                        f"task has {len(actions)} Actions instead of 1: give the state one "
-                        "app.reload action",
-                    )
-                )
-            declared = {e.name for e in spec.events or []}
-            for j, on in enumerate(state.onEvents):
-                for k, ref in enumerate(on.eventRefs):
-                    if ref not in declared:
-                        problems.append(
-                            task.problem(
-                                ("states", i, "onEvents", j, "eventRefs", k),
-                                f"eventRefs names {ref!r}, which is not a declared event; "
-                                f"declared: {', '.join(sorted(declared)) or 'none'}",
-                            )
-                        )
-        named = spec.start.stateName if spec.start is not None else None
-        if named is not None and named not in {s.name for s in spec.states}:
-            problems.append(
-                task.problem(
-                    ("start", "stateName"),
-                    f"start.stateName {named!r} names no state of this task",
-                )
-            )
+    for loc, message in spec.shape_problems():
+        problems.append(task.problem(loc, message))
+    app = spec.app_id
     if app is None:
-        problems.append(task.problem(app_loc, "no app.reload action with an appId"))
-    elif not _UUID.fullmatch(app):
+        problems.append(task.problem(spec.APP_AT, "no app.reload action with an appId"))
+    elif not model.UUID.fullmatch(app):
         problems.append(
             task.problem(
-                app_loc,
+                spec.APP_AT,
                 f"appId {app!r} is not an app id (a UUID such as "
                 "116dbfae-7fb9-4983-8e23-5ccd8c508722); copy it from the app's URL",
             )
         )
-    if isinstance(spec, model.ShortTask):
-        for i, upstream in enumerate(spec.upstreams):
-            if upstream.taskId is not None and not _UUID.fullmatch(upstream.taskId):
-                problems.append(
-                    task.problem(
-                        ("after", i, "taskId"), f"taskId {upstream.taskId!r} is not a UUID"
-                    )
-                )
-
-
-def _app_of(task: LoadedTask) -> str | None:
-    if isinstance(task.spec, model.ShortTask):
-        return task.spec.reload.appId
-    return apidoc.app_id(task.data)
 
 
 def _cycles(tasks: Sequence[LoadedTask], problems: list[Problem]) -> None:
@@ -197,7 +126,7 @@ def _cycles(tasks: Sequence[LoadedTask], problems: list[Problem]) -> None:
             if task is not None and not task.spec.allowCycle:
                 problems.append(
                     task.problem(
-                        ("after",) if isinstance(task.spec, model.ShortTask) else ("events",),
+                        task.spec.CHAIN_AT,
                         f"chain cycle {loop}: the tasks would reload each other forever; "
                         "break the cycle, or set `allowCycle: true` on every member for a "
                         "continuous reload",
@@ -209,19 +138,17 @@ def _per_app(tasks: Sequence[LoadedTask], problems: list[Problem]) -> None:
     per_app: dict[str, list[LoadedTask]] = defaultdict(list)
     data_update: dict[str, list[LoadedTask]] = defaultdict(list)
     for task in tasks:
-        app = _app_of(task)
+        app = task.spec.app_id
         if app:
             per_app[app.lower()].append(task)
-            if isinstance(task.spec, model.ShortTask) and task.spec.onDataUpdate:
+            if task.spec.on_data_update:
                 data_update[app.lower()].append(task)
     for app, group in per_app.items():
         if len(group) > MAX_TASKS_PER_APP:
             for task in group[MAX_TASKS_PER_APP:]:
                 problems.append(
                     task.problem(
-                        ("reload", "appId")
-                        if isinstance(task.spec, model.ShortTask)
-                        else ("states",),
+                        task.spec.APP_AT,
                         f"app {app} has {len(group)} tasks; the service allows at most "
                         f"{MAX_TASKS_PER_APP} per app (CHO-014): merge schedules or chains",
                     )
@@ -230,7 +157,7 @@ def _per_app(tasks: Sequence[LoadedTask], problems: list[Problem]) -> None:
         for task in group[1:]:
             problems.append(
                 task.problem(
-                    ("onDataUpdate",),
+                    task.spec.TRIGGER_AT,
                     f"app {app} already has a data-update task ({group[0].name!r} in "
                     f"{group[0].path}); the service allows one per app",
                 )

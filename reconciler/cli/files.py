@@ -29,7 +29,7 @@ from reconciler.cli.base import (
 )
 from reconciler.desired import Desired, read_desired
 from reconciler.errors import ConfigError, ExitCode, ProblemsFound, ReconcilerError
-from reconciler.plan import desired_graph, live_ids
+from reconciler.plan import live_ids
 from reconciler.preflight import doc_app
 from reconciler.profile import to_wire
 from reconciler.qlik.apps import AppReader
@@ -194,19 +194,12 @@ def graph_cmd(
 def _render_graph(
     desired: Desired, docs: dict[str, dict[str, Any]], apps: AppBook, fmt: GraphFormat
 ) -> str:
-    chains = desired_graph(desired.tasks)
     diagram = graph_report.Diagram()
     for task in desired.tasks:
         diagram.nodes.append((task.name, _node_label(task.name, docs[task.name], apps), ""))
     for task in desired.tasks:
-        spec = task.spec
-        if isinstance(spec, model.ShortTask):
-            for up in spec.upstreams:
-                if up.task:
-                    diagram.edges.append((up.task, task.name, up.status))
-        else:
-            for name in chains.upstreams.get(task.name, []):
-                diagram.edges.append((name, task.name, ""))
+        for name, status in task.spec.upstream_edges:
+            diagram.edges.append((name, task.name, status))
     return (
         graph_report.mermaid(diagram) if fmt is GraphFormat.mermaid else graph_report.dot(diagram)
     )

@@ -13,7 +13,7 @@ from reconciler import apidoc
 from reconciler.emulator import Reply
 from reconciler.load import load_tree
 from reconciler.model import MARKER
-from reconciler.plan import desired_graph
+from reconciler.chains import desired_graph
 from tests.e2e.conftest import Cli, LiveTenant
 
 pytestmark = pytest.mark.e2e

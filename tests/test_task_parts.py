@@ -1,0 +1,128 @@
+"""What a task file says about its app, trigger and upstreams, the same in both forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import APP_A, APP_B, tasks_from
+
+UP_ID = "0b7f3c2e-1d4a-4e5f-8a9b-0c1d2e3f4a5b"
+RELOAD = f"{{functionRef: {{refName: app.reload, arguments: {{appId: {APP_A}}}}}}}"
+FINISHED = "type: com.qlik.v1.task.run.finished, source: system-events.task"
+
+CASES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "short, scheduled",
+        f"""
+        name: T
+        reload: {{appId: {APP_A}}}
+        schedule: {{recurrence: "RRULE:FREQ=DAILY"}}
+        """,
+        {"app_id": APP_A, "has_schedule": True, "on_data_update": False, "refs": [], "edges": []},
+    ),
+    (
+        "short, an empty schedule mapping states none",
+        f"""
+        name: T
+        reload: {{appId: {APP_A}}}
+        schedule: {{}}
+        """,
+        {"app_id": APP_A, "has_schedule": False, "on_data_update": False, "refs": [], "edges": []},
+    ),
+    (
+        "short, chained by name and by id",
+        f"""
+        name: T
+        reload: {{appId: {APP_B}}}
+        after: [Up, {{taskId: {UP_ID}}}, {{task: Other, status: failed}}]
+        """,
+        {
+            "app_id": APP_B,
+            "has_schedule": False,
+            "on_data_update": False,
+            "refs": [(("after", 0, "task"), "Up"), (("after", 2, "task"), "Other")],
+            "edges": [("Up", "succeeded"), ("Other", "failed")],
+        },
+    ),
+    (
+        "short, on data update",
+        f"""
+        name: T
+        reload: {{appId: {APP_A}}}
+        onDataUpdate: true
+        """,
+        {"app_id": APP_A, "has_schedule": False, "on_data_update": True, "refs": [], "edges": []},
+    ),
+    (
+        "full, scheduled",
+        f"""
+        name: T
+        start: {{schedule: {{recurrence: "RRULE:FREQ=DAILY"}}}}
+        states: [{{name: reload, type: event, onEvents: [{{actions: [{RELOAD}]}}]}}]
+        """,
+        {"app_id": APP_A, "has_schedule": True, "on_data_update": False, "refs": [], "edges": []},
+    ),
+    (
+        "full, chained by taskRef (twice to the same upstream)",
+        f"""
+        name: T
+        events:
+          - {{name: a, {FINISHED}, correlation: [{{contextAttributeName: id, taskRef: Up}}]}}
+          - {{name: b, {FINISHED}, correlation: [{{contextAttributeName: id, taskRef: Up}}]}}
+        states: [{{name: reload, type: event, onEvents: [{{eventRefs: [a, b], actions: [{RELOAD}]}}]}}]
+        """,
+        {
+            "app_id": APP_A,
+            "has_schedule": False,
+            "on_data_update": False,
+            "refs": [
+                (("events", 0, "correlation", 0, "taskRef"), "Up"),
+                (("events", 1, "correlation", 0, "taskRef"), "Up"),
+            ],
+            "edges": [("Up", "")],
+        },
+    ),
+    (
+        "full, on data update, no app",
+        """
+        name: T
+        events:
+          - {name: d, type: com.qlik/active-analytics-orch, source: dataset.updated}
+        states: [{name: reload, type: event, onEvents: [{eventRefs: [d], actions: []}]}]
+        """,
+        {"app_id": None, "has_schedule": False, "on_data_update": True, "refs": [], "edges": []},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_the_task_tells_its_app_trigger_and_upstreams(text: str, expected: dict[str, Any]) -> None:
+    spec = tasks_from(text)[0].spec
+    assert spec.app_id == expected["app_id"]
+    assert spec.has_schedule is expected["has_schedule"]
+    assert spec.on_data_update is expected["on_data_update"]
+    assert spec.upstream_refs == expected["refs"]
+    assert spec.upstream_edges == expected["edges"]
+
+
+@pytest.mark.parametrize(
+    ("text", "places"),
+    [
+        (
+            f"name: T\nreload: {{appId: {APP_A}}}\n",
+            (("reload", "appId"), ("schedule",), ("after",), ("onDataUpdate",)),
+        ),
+        (
+            f"name: T\nstates: [{{name: reload, type: event, onEvents: [{{actions: [{RELOAD}]}}]}}]\n",
+            (("states",), ("start", "schedule"), ("events",), ("events",)),
+        ),
+    ],
+    ids=["short", "full"],
+)
+def test_each_form_says_where_its_parts_are_written(
+    text: str, places: tuple[tuple[str, ...], ...]
+) -> None:
+    spec = tasks_from(text)[0].spec
+    assert places == (spec.APP_AT, spec.SCHEDULE_AT, spec.CHAIN_AT, spec.TRIGGER_AT)
