@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from reconciler import apidoc, model, normalize, taskfile
+from reconciler.chains import desired_graph
 from reconciler.emulator import Emulator
 from reconciler.importer import Imported, ImportResult, import_tasks
 from reconciler.load import LoadedTask, LoadResult, load_text, load_tree
-from reconciler.chains import desired_graph
 from reconciler.validate import validate
 from tests.conftest import APP_A, EXAMPLES, REPO
 

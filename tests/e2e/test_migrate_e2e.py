@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from reconciler import apidoc
+from reconciler.chains import desired_graph
 from reconciler.emulator import Reply
 from reconciler.load import load_tree
 from reconciler.model import MARKER
-from reconciler.chains import desired_graph
 from tests.e2e.conftest import Cli, LiveTenant
 
 pytestmark = pytest.mark.e2e
