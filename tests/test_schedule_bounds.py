@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from reconciler import schedule
 from reconciler.cli import app
 from reconciler.schedule import subdaily
-from reconciler.schedule.rrule import explicit_rule, is_feasible, parse_rule
+from reconciler.schedule.rrule import explicit_rule, is_feasible, parse_rule, rule_walls
 
 ATTACK = "RRULE:FREQ=SECONDLY;INTERVAL=7;BYSECOND=0;BYMINUTE=0;BYHOUR=0;BYMONTHDAY=29;BYMONTH=2"
 ORIGIN = datetime(2026, 1, 1, 0, 0, 3)
@@ -151,3 +151,53 @@ def test_a_chain_3000_deep_is_shown(workdir: Path, runner: CliRunner) -> None:
     assert any(line.endswith("  T0") for line in lines)
     deepest = [line for line in lines if line.endswith("T2999  (after T2998)")]
     assert len(deepest) == 1 and len(deepest[0]) < 200
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    freq=st.sampled_from(["YEARLY", "MONTHLY", "WEEKLY", "DAILY"]),
+    interval=st.integers(1, 4),
+    count=st.sampled_from([None, 5]),
+    months=st.sets(st.integers(1, 12), max_size=2),
+    monthdays=st.sets(st.integers(-3, 31).filter(bool), max_size=2),
+    days=st.sets(st.sampled_from(["MO", "TU", "WE", "TH", "FR", "SA", "SU"]), max_size=2),
+    hours=st.sets(st.integers(0, 23), max_size=2),
+    wkst=st.sampled_from([None, "SU"]),
+    shift=st.integers(0, 400 * 86_400),
+)
+def test_runs_from_the_one_parse_are_dateutils_from_the_start(
+    freq: str,
+    interval: int,
+    count: int | None,
+    months: set[int],
+    monthdays: set[int],
+    days: set[str],
+    hours: set[int],
+    wkst: str | None,
+    shift: int,
+) -> None:
+    """A rule is parsed once and every later expansion is derived from that parse (defaults from
+    the start written out, fast-forwarded to where runs are wanted): the runs are those dateutil
+    gives expanding the rule's own text from its start."""
+
+    def listed(values: set[int]) -> str:
+        return ",".join(map(str, sorted(values)))
+
+    parts = [f"FREQ={freq}", f"INTERVAL={interval}"]
+    parts += [f"COUNT={count}"] if count else []
+    parts += [f"BYMONTH={listed(months)}"] if months else []
+    parts += [f"BYMONTHDAY={listed(monthdays)}"] if monthdays else []
+    parts += [f"BYDAY={','.join(sorted(days))}"] if days else []
+    parts += [f"BYHOUR={listed(hours)}"] if hours else []
+    parts += [f"WKST={wkst}"] if wkst else []
+    text = ";".join(parts)
+    origin = datetime(2025, 1, 1, 7, 30) + timedelta(seconds=shift)
+    rule = parse_rule(text)
+    assert not isinstance(rule, str), rule
+    assume(is_feasible(rule, origin))
+    after = origin + timedelta(days=shift % 900)
+    wkst_default = "" if wkst else ";WKST=MO"  # RFC 5545's default, as the tool reads a rule
+    theirs = rrulestr(text + wkst_default, dtstart=origin, cache=False)
+    expected = list(islice((r for r in theirs if r >= after), 6))
+    ours = list(islice((r for r in rule_walls(rule, origin, after) if r >= after), 6))
+    assert ours == expected

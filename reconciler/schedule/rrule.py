@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import (
@@ -140,12 +141,10 @@ def _read_rule(text: str) -> Rule:
     # whose steps from DTSTART miss every BYHOUR is refused at construction: that depends on the
     # start, so it is left to the feasibility probe, which knows the start.
     try:
-        _dateutil_parse(tuple((k, v) for k, v in parts.items() if k != "UNTIL"))
+        dateutil_rule(tuple((k, v) for k, v in parts.items() if k != "UNTIL"))
     except (ValueError, TypeError) as exc:
         try:
-            _dateutil_parse(
-                tuple((k, v) for k, v in parts.items() if k not in ("UNTIL", "INTERVAL"))
-            )
+            dateutil_rule(tuple((k, v) for k, v in parts.items() if k not in ("UNTIL", "INTERVAL")))
         except (ValueError, TypeError):
             detail = _check_parts(parts)
             raise Unreadable(
@@ -176,8 +175,15 @@ def _read_rule(text: str) -> Rule:
     )
 
 
-def _dateutil_parse(parts: tuple[tuple[str, str], ...]) -> None:
-    rrulestr(";".join(f"{k}={v}" for k, v in parts), dtstart=REFERENCE_START, cache=False)
+@lru_cache(maxsize=4096)
+def dateutil_rule(parts: tuple[tuple[str, str], ...]) -> rrule:
+    """The rule as dateutil reads it, from REFERENCE_START (UNTIL is ours to read, in local time):
+    the one parse of each distinct rule; every rule a run is computed from is derived from it
+    (`_build`). ValueError or TypeError when dateutil refuses it."""
+    built = rrulestr(";".join(f"{k}={v}" for k, v in parts), dtstart=REFERENCE_START, cache=False)
+    if not isinstance(built, rrule):  # pragma: no cover - one RRULE line is never a set
+        raise ValueError("not a single rule")
+    return built
 
 
 def _no_dt(name: str) -> str:
@@ -242,28 +248,39 @@ def _start_dependence(rule: Rule) -> str:
     return ""
 
 
+def _defaults(rule: Rule, origin: datetime, with_count: bool) -> dict[str, Any]:
+    """What dateutil would take from DTSTART, taken from `origin`, as `rrule` keywords (weekdays
+    as numbers; count None to drop COUNT); WKST=MO is RFC 5545's default (dateutil would read the
+    calendar module)."""
+    have = {k for k, _ in rule.parts}
+    out: dict[str, Any] = {"count": None} if not with_count and "COUNT" in have else {}
+    if not {"BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY"} & have:
+        if rule.freq == YEARLY and "BYMONTH" not in have:
+            out["bymonth"] = origin.month
+        if rule.freq in (YEARLY, MONTHLY):
+            out["bymonthday"] = origin.day
+        elif rule.freq == WEEKLY:
+            out["byweekday"] = origin.weekday()
+    for name, coarser, field in (
+        ("byhour", HOURLY, origin.hour),
+        ("byminute", MINUTELY, origin.minute),
+        ("bysecond", SECONDLY, origin.second),
+    ):
+        if rule.freq < coarser and name.upper() not in have:
+            out[name] = field
+    return out if "WKST" in have else {**out, "wkst": 0}
+
+
 def explicit_rule(rule: Rule, origin: datetime, with_count: bool = True) -> str:
     """The rule with the defaults dateutil would take from DTSTART written out, so that the rule
     may be expanded from any later period start and give the same runs."""
     parts = dict(rule.parts)
-    if not with_count:
-        parts.pop("COUNT", None)
-    if not {"BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY"} & parts.keys():
-        if rule.freq == YEARLY:
-            parts.setdefault("BYMONTH", str(origin.month))
-            parts["BYMONTHDAY"] = str(origin.day)
-        elif rule.freq == MONTHLY:
-            parts["BYMONTHDAY"] = str(origin.day)
-        elif rule.freq == WEEKLY:
-            parts["BYDAY"] = DAYS[origin.weekday()]
-    for name, coarser, field in (
-        ("BYHOUR", HOURLY, origin.hour),
-        ("BYMINUTE", MINUTELY, origin.minute),
-        ("BYSECOND", SECONDLY, origin.second),
-    ):
-        if rule.freq < coarser:
-            parts.setdefault(name, str(field))
-    parts.setdefault("WKST", "MO")  # RFC 5545's default; dateutil would read the calendar module
+    for keyword, value in _defaults(rule, origin, with_count).items():
+        name = "BYDAY" if keyword == "byweekday" else keyword.upper()
+        if value is None:
+            del parts[name]
+        else:
+            parts[name] = DAYS[value] if name in ("BYDAY", "WKST") else str(value)
     return ";".join(f"{k}={v}" for k, v in parts.items())
 
 
@@ -305,26 +322,28 @@ def _align(rule: Rule, origin: datetime, target: datetime) -> datetime:
 
 
 @lru_cache(maxsize=2048)
-def _build(text: str, dtstart: datetime) -> rrule | None:
+def _build(rule: Rule, defaults: tuple[tuple[str, Any], ...], dtstart: datetime) -> rrule | None:
+    """The rule with `defaults` (`_defaults`) from `dtstart`: `explicit_rule` as dateutil would
+    parse it, derived from the rule's one parse (`dateutil_rule`) instead."""
     try:
-        built = rrulestr(text, dtstart=dtstart, cache=False)
+        return dateutil_rule(rule.parts).replace(dtstart=dtstart, **dict(defaults))
     except (ValueError, TypeError):  # e.g. no step of INTERVAL from the start reaches a BYHOUR
         return None
-    return built if isinstance(built, rrule) else None
 
 
 def is_feasible(rule: Rule, origin: datetime) -> bool:
     """Whether the rule runs at all: probed once per rule and phase, near the end of datetime's
     range so that a rule that never matches ends there (dateutil would search to year 9999).
     ScheduleTooCostly when a sub-daily rule needs more work than the bound to tell."""
-    text = explicit_rule(rule, origin, with_count=False)
     if subdaily.applies(rule):
-        return _subdaily_probe(rule, text, origin, subdaily.work_bound())
-    return _probe(text, _align(rule, origin, _PROBE_TARGET))
+        return _subdaily_probe(rule, origin, subdaily.work_bound())
+    defaults = tuple(_defaults(rule, origin, with_count=False).items())
+    return _probe(rule, defaults, _align(rule, origin, _PROBE_TARGET))
 
 
 @lru_cache(maxsize=2048)
-def _subdaily_probe(rule: Rule, text: str, origin: datetime, bound: int) -> bool:
+def _subdaily_probe(rule: Rule, origin: datetime, bound: int) -> bool:
+    text = explicit_rule(rule, origin, with_count=False)
     return next(subdaily.walls(rule, text, origin, _PROBE_TARGET.date()), None) is not None
 
 
@@ -340,8 +359,8 @@ def _first_run_within(rule: Rule, origin: datetime, bound: int) -> datetime | No
 
 
 @lru_cache(maxsize=2048)
-def _probe(text: str, dtstart: datetime) -> bool:
-    built = _build(text, dtstart)
+def _probe(rule: Rule, defaults: tuple[tuple[str, Any], ...], dtstart: datetime) -> bool:
+    built = _build(rule, defaults, dtstart)
     if built is None:
         return False
     try:
@@ -362,9 +381,8 @@ def rule_walls(rule: Rule, origin: datetime, from_wall: datetime) -> Iterator[da
             return
     except subdaily.ScheduleTooCostly:  # validate reports it; no more runs are shown
         return
-    text = explicit_rule(rule, origin)
     dtstart = origin if rule.count is not None else _align(rule, origin, from_wall)
-    built = _build(text, dtstart)
+    built = _build(rule, tuple(_defaults(rule, origin, with_count=True).items()), dtstart)
     if built is None:
         return
     try:
