@@ -9,7 +9,7 @@ import copy
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -21,9 +21,8 @@ from reconciler.errors import AmbiguousWriteError, ApiError
 from reconciler.qlik import answers, paging
 from reconciler.qlik.auth import Credentials, QlikAuth, validate_tenant_url
 from reconciler.qlik.bounds import Bounds, Budget
-from reconciler.qlik.error_body import with_note
 from reconciler.qlik.retry import RetryPolicy
-from reconciler.qlik.sender import Check, JsonObject, OnRetry, RequestCounter, Sender
+from reconciler.qlik.sender import Check, JsonObject, Look, OnRetry, RequestCounter, Sender
 from reconciler.qlik.throttle import Clock, RateLimits, Sleep, Throttle
 
 __all__ = [
@@ -39,7 +38,7 @@ __all__ = [
 
 log = logging.getLogger("reconciler.qlik")
 
-FindCreated = Callable[[], Awaitable[JsonObject | None]]
+FindCreated = Look
 
 TASKS = "/api/scheduling/tasks"
 LEGACY_TASKS = "/api/v1/reload-tasks"
@@ -202,35 +201,17 @@ class TenantClient:
         again, within the retry budget. Without it, or once the budget is spent and the task is
         still not found, raises AmbiguousWriteError."""
         params = {"migrateFrom": migrate_from} if migrate_from is not None else None
-        started = self._clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await self._send("create_task", "POST", TASKS, params=params, body=doc)
-            except AmbiguousWriteError as error:
-                if find_created is None:
-                    raise
-                unknown = error
-            else:
-                return self._task(response)
-            wait = self.retry.delay(attempt)
-            more = (
-                attempt < self.retry.max_attempts
-                and self._clock() - started + wait <= self.retry.max_seconds
-            )
-            if more:
-                cause = f"HTTP {unknown.status}" if unknown.status else "no answer"
-                reason = f"{cause}, the task may have been created: looking for it first"
-                self._sender.count_retry("create_task", attempt, wait, unknown, reason)
-                await self._sleep(wait)
-            found = await find_created()
-            if found is not None:
-                return found
-            if not more:
-                raise with_note(
-                    unknown, f"gave up after {attempt} attempts; the task was not found"
-                )
+        answer = await self._sender.send_looking(
+            "create_task",
+            "POST",
+            TASKS,
+            look=find_created,
+            looks_for="the task",
+            params=params,
+            body=doc,
+            acting=self._acting,
+        )
+        return answer if isinstance(answer, dict) else self._task(answer)
 
     async def patch_task(self, task_id: str, ops: Sequence[JsonObject]) -> JsonObject | None:
         """Apply a JSON Patch (RFC 6902); the task as answered (200), or None (204).

@@ -1,18 +1,27 @@
-"""The send loop of the tenant client: throttle, send, decide, retry with tenacity, within the
-bounds; reading answers; counting what was sent. httpx exceptions become `ApiError` here.
+"""The send loop every operation of the tenant client goes through, POST included, in layers of one
+concern each (as httpx layers its own send):
+
+    send                      the operation, handed back as an answer (or what a look found)
+    _send_handling_retries    asks `retry.decide` about each outcome and does what it says: wait,
+                              block the tier, look, send again, or raise
+    _send_throttled           waits for the tier's rate limit, never past the command's deadline
+    _send_single              one request, its whole answer within the bounds, classified into an
+                              `Outcome`: httpx exceptions stop here and never escape
+
+Also what the loop counts (`RequestCounter`) and reading answers into JSON objects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+import random
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
-from tenacity.stop import stop_base
 
 from reconciler.errors import AmbiguousWriteError, ApiError
 from reconciler.qlik import answers
@@ -20,24 +29,30 @@ from reconciler.qlik.auth import QlikAuth, TokenError
 from reconciler.qlik.bounds import Bounds, Budget
 from reconciler.qlik.error_body import api_error, with_note
 from reconciler.qlik.retry import (
-    RETRYABLE_STATUSES,
+    Answered,
+    Attempts,
     Decision,
     Failure,
+    Outcome,
+    Request,
     RetryPolicy,
-    Verdict,
-    classify_failure,
-    decide_response,
-    decide_transport,
+    Step,
+    TokenRefused,
+    TooLong,
+    Unanswered,
+    decide,
 )
 from reconciler.qlik.throttle import Clock, Sleep, Throttle, retry_after_from, tier_for
 
-__all__ = ["Check", "JsonObject", "OnRetry", "RequestCounter", "Sender"]
+__all__ = ["Check", "JsonObject", "Look", "OnRetry", "RequestCounter", "Sender"]
 
 log = logging.getLogger("reconciler.qlik")
 
 JsonObject = dict[str, Any]
 OnRetry = Callable[[str, int, float, str], None]  # (operation, attempt, wait_seconds, reason)
 Check = Callable[[JsonObject, int | None], None]
+Look = Callable[[], Awaitable[JsonObject | None]]
+"""Asked after a POST whose outcome is unknown: what it made, or None if it made nothing."""
 
 
 @dataclass(slots=True)
@@ -63,41 +78,35 @@ class RequestCounter:
         }
 
 
-class _Again(Exception):
-    """Internal: this attempt failed in a way worth retrying; `error` is raised if the budget ends."""
-
-    def __init__(self, verdict: Verdict, error: ApiError) -> None:
-        super().__init__(verdict.reason)
-        self.verdict = verdict
-        self.error = error
-
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Call:
-    """One operation across its attempts."""
+    """One operation, the same for each of its attempts."""
 
     operation: str
     method: str
     url: str | httpx.URL
     params: Mapping[str, str] | None
     body: Any
-    expected: frozenset[int]  # error statuses handed back to the operation instead of raised
-    attempts: int = 0
-    maybe_processed: bool = False
-    acting: httpx.Auth | None = None  # the auth of the user the client writes as
+    acting: httpx.Auth | None  # the auth of the user the client writes as
+    look: Look | None
+    facts: Request
+
+    @property
+    def what(self) -> str:
+        """The request as bounds messages name it: `GET /api/scheduling/tasks`."""
+        path = self.url.path if isinstance(self.url, httpx.URL) else self.url.partition("?")[0]
+        return f"{self.method} {path}"
 
 
-class _OutOfTime(stop_base):
-    """Stop when the next wait would end past the operation's time budget (on the injected clock)."""
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One attempt, classified: its outcome, and what its error is made from."""
 
-    def __init__(self, clock: Clock, start: float, seconds: float, deadline: float) -> None:
-        self._clock, self._start, self._seconds = clock, start, seconds
-        self._deadline = deadline
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        now = self._clock()
-        wake = now + retry_state.upcoming_sleep
-        return wake - self._start > self._seconds or wake >= self._deadline
+    outcome: Outcome
+    path: str
+    response: httpx.Response | None = None
+    token_error: TokenError | None = None
+    text: str = ""  # the transport error's own words, scrubbed of secrets
 
 
 class Sender:
@@ -131,8 +140,6 @@ class Sender:
         self._clock = clock
         self._on_retry = on_retry
 
-    # -- the send loop ----------------------------------------------------------------------------
-
     async def send(
         self,
         operation: str,
@@ -145,108 +152,148 @@ class Sender:
         acting: httpx.Auth | None = None,
     ) -> httpx.Response:
         """Send one operation, retrying within the policy and the bounds. `acting` is the auth of
-        the user the client writes as (None: the client's own credentials)."""
-        call = _Call(operation, method, url, params, body, expected, acting=acting)
-        policy = self.retry
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.max_attempts)
-            | _OutOfTime(self._clock, self._clock(), policy.max_seconds, self.budget.deadline),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Again),
-            sleep=self._sleep,
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
-        try:
-            response: httpx.Response = await retrying(self._attempt, call)
-        except _Again as again:
-            error = again.error
-        else:
-            return response
-        # Raised outside the handler so that nothing is chained to it.
-        raise with_note(error, f"gave up after {call.attempts} attempts")
+        the user the client writes as (None: the client's own credentials); an error status in
+        `expected` is handed back instead of raised."""
+        facts = Request(method, expected)
+        call = _Call(operation, method, url, params, body, acting, None, facts)
+        answer = await self._send_handling_retries(call)
+        assert isinstance(answer, httpx.Response)  # only a look finds a document
+        return answer
 
-    async def _attempt(self, call: _Call) -> httpx.Response:
+    async def send_looking(
+        self,
+        operation: str,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        look: Look | None,
+        looks_for: str,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        acting: httpx.Auth | None = None,
+    ) -> httpx.Response | JsonObject:
+        """`send`, for a write whose outcome, when unknown, `look` can learn: the answer, or what
+        `look` found (`looks_for` names it in messages: "the task"). Without `look`, `send`."""
+        facts = Request(method, looks_for=looks_for if look is not None else None)
+        call = _Call(operation, method, url, params, body, acting, look, facts)
+        return await self._send_handling_retries(call)
+
+    # -- retry: do what the decision says ---------------------------------------------------------
+
+    async def _send_handling_retries(self, call: _Call) -> httpx.Response | JsonObject:
+        started = self._clock()
+        processed = False
+        number = 0
+        while True:
+            number += 1
+            attempt = await self._send_throttled(call)
+            now = self._clock()
+            left = self.budget.deadline - now
+            state = Attempts(number, now - started, left, processed, random.random())
+            decision = decide(call.facts, attempt.outcome, state, self.retry)
+            processed = decision.processed
+            self._pace(call, decision)
+            if decision.step is Step.DONE:
+                for note in decision.notes:
+                    log.info("%s %s: %s", call.method, attempt.path, note)
+                assert attempt.response is not None
+                return attempt.response
+            error = self._error(call, attempt, decision)
+            if decision.step is Step.RETRY:
+                self.count_retry(call.operation, number, decision.wait, error, decision.reason)
+                await self._sleep(decision.wait)
+            if decision.look:
+                assert call.look is not None
+                found = await call.look()
+                if found is not None:
+                    return found
+            if decision.step is Step.FAIL:
+                raise error
+
+    def _pace(self, call: _Call, decision: Decision) -> None:
+        """A 429's wait: counted towards the command's bound, then imposed on the whole tier."""
         tier = tier_for(call.method)
-        what = f"{call.method} {_path_of(call.url)}"
-        self.budget.check_deadline(what)
-        await self._throttle.acquire(tier)
-        self.budget.check_deadline(what)
-        call.attempts += 1
+        if decision.hold is not None:
+            blocked = self._throttle.buckets[tier].blocked_until
+            self.budget.hold(call.what, decision.hold, blocked)
+        if decision.block is not None:
+            self._throttle.block(tier, decision.block)
+
+    def _error(self, call: _Call, attempt: _Attempt, decision: Decision) -> ApiError:
+        """The attempt's error, of the class and with the notes the decision asks for."""
+        cls = AmbiguousWriteError if decision.ambiguous else ApiError
+        error: ApiError
+        match attempt.outcome:
+            case TokenRefused():
+                assert attempt.token_error is not None
+                error = attempt.token_error
+            case TooLong():
+                error = ApiError(call.method, attempt.path, 0, title=self.budget.too_large())
+            case Unanswered(what=what):
+                title = f"from the tenant: {what}"  # reads on from "no response"
+                error = cls(call.method, attempt.path, 0, title=title, detail=attempt.text or None)
+            case Answered(status=status):
+                response = attempt.response
+                assert response is not None
+                error = api_error(
+                    call.method,
+                    attempt.path,
+                    status,
+                    body=response.content,
+                    content_type=response.headers.get("content-type", ""),
+                    reason=response.reason_phrase,
+                    scrub=self._auth.scrub,
+                    cls=cls,
+                )
+        for note in decision.notes:
+            error = with_note(error, note)
+        return error
+
+    def count_retry(
+        self, operation: str, attempt: int, wait: float, error: ApiError, reason: str
+    ) -> None:
+        self.requests.retries += 1
+        log.info("%s: %s; retry %d in %.1f s", operation, error.one_line(), attempt, wait)
+        if self._on_retry is not None:
+            self._on_retry(operation, attempt, wait, reason)
+
+    # -- throttle ---------------------------------------------------------------------------------
+
+    async def _send_throttled(self, call: _Call) -> _Attempt:
+        self.budget.check_deadline(call.what)
+        await self._throttle.acquire(tier_for(call.method))
+        self.budget.check_deadline(call.what)
         self.requests.sent(call.operation)
+        return await self._send_single(call)
+
+    # -- send one request, and classify what came of it -------------------------------------------
+
+    async def _send_single(self, call: _Call) -> _Attempt:
         request = self._http.build_request(
             call.method, call.url, params=call.params, json=call.body
         )
         path = request.url.path
-        failure: tuple[Failure, str, str] | None = None
-        token_error: TokenError | None = None
-        too_large = False
         limit = self.budget.request_seconds()
+        # The outcome is classified inside the handlers, the errors built outside them: nothing
+        # chains to an httpx exception (its request holds the Authorization header).
         try:
             async with asyncio.timeout(limit):
                 response = await self._receive(request, call.acting)
         except httpx.HTTPError as exc:
-            kind, what = classify_failure(exc, request)
-            failure = (kind, what, self._auth.scrub(str(exc)))
+            failure, what = classify_failure(exc, request)
+            return _Attempt(Unanswered(failure, what), path, text=self._auth.scrub(str(exc)))
         except TokenError as exc:
-            token_error = exc
+            return _Attempt(TokenRefused(exc.status), path, token_error=exc)
         except TimeoutError:
-            failure = (Failure.MAYBE_SENT, self.budget.timed_out(limit), "")
+            return _Attempt(Unanswered(Failure.MAYBE_SENT, self.budget.timed_out(limit)), path)
         except _TooLarge:
-            too_large = True
-        if too_large:
-            raise ApiError(call.method, path, 0, title=self.budget.too_large())
-        # Errors are raised below, outside the handlers: nothing chains to an httpx exception (its
-        # request holds the Authorization header).
-        if token_error is not None:
-            if token_error.status not in RETRYABLE_STATUSES:
-                raise token_error
-            verdict = Verdict(Decision.RETRY, f"token endpoint HTTP {token_error.status}")
-            raise _Again(verdict, token_error)
-        if failure is not None:
-            kind, what, text = failure
-            verdict = decide_transport(call.method, kind, what)
-            error_cls = AmbiguousWriteError if verdict.action is Decision.AMBIGUOUS else ApiError
-            title = f"from the tenant: {what}"  # reads on from "no response"
-            error = error_cls(call.method, path, 0, title=title, detail=text or None)
-            if kind is Failure.MAYBE_SENT:
-                call.maybe_processed = True
-            return self._act(verdict, error)
-
+            return _Attempt(TooLong(), path)
         status = response.status_code
         log.debug("%s %s -> %s", call.method, path, status)
-        verdict = decide_response(call.method, status, retry_after_from(response.headers))
         if status == 429:
             self.requests.throttled += 1
-            seconds = verdict.retry_after
-            seconds = self.retry.delay(call.attempts) if seconds is None else seconds
-            if seconds <= self.retry.max_seconds:  # else the operation gives up without waiting
-                blocked = self._throttle.buckets[tier_for(call.method)].blocked_until
-                self.budget.hold(what, seconds, blocked)
-        if verdict.action is Decision.DONE or status in call.expected:
-            return response
-        if call.method == "DELETE" and status == 404 and call.maybe_processed:
-            log.info("%s %s: gone after an unanswered attempt; counted as deleted", "DELETE", path)
-            return response
-        if verdict.action is Decision.RETRY and status != 429:
-            call.maybe_processed = True
-        # A patch refused after an attempt whose answer was lost: that attempt may have applied it.
-        refused_again = (
-            call.method == "PATCH" and call.maybe_processed and status in (400, 409, 422)
-        )
-        ambiguous = verdict.action is Decision.AMBIGUOUS or refused_again
-        error_cls = AmbiguousWriteError if ambiguous else ApiError
-        error = api_error(
-            call.method,
-            path,
-            status,
-            body=response.content,
-            content_type=response.headers.get("content-type", ""),
-            reason=response.reason_phrase,
-            scrub=self._auth.scrub,
-            cls=error_cls,
-        )
-        return self._act(verdict, error)
+        outcome = Answered(status, retry_after_from(response.headers))
+        return _Attempt(outcome, path, response=response)
 
     async def _receive(self, request: httpx.Request, acting: httpx.Auth | None) -> httpx.Response:
         """Send `request` and read its answer, at most `bounds.max_bytes` of it."""
@@ -265,40 +312,6 @@ class Sender:
         finally:
             await response.aclose()
         return response
-
-    def _act(self, verdict: Verdict, error: ApiError) -> httpx.Response:
-        if verdict.action is Decision.RETRY:
-            raise _Again(verdict, error)
-        if verdict.action is Decision.AMBIGUOUS:
-            raise with_note(error, "the write may or may not have been applied")
-        raise error
-
-    def _wait(self, state: RetryCallState) -> float:
-        """Seconds before the next attempt: the answer's Retry-After, else exponential backoff with
-        jitter. A 429 makes its whole tier wait as long (the other tier goes on)."""
-        again = _again(state)
-        seconds = again.verdict.retry_after
-        if seconds is None:
-            seconds = self.retry.delay(state.attempt_number)
-        if again.verdict.blocks_tier:
-            call: _Call = state.args[0]
-            self._throttle.block(tier_for(call.method), min(seconds, self.retry.max_seconds))
-        return seconds
-
-    def _before_sleep(self, state: RetryCallState) -> None:
-        again = _again(state)
-        call: _Call = state.args[0]
-        self.count_retry(
-            call.operation, call.attempts, state.upcoming_sleep, again.error, again.verdict.reason
-        )
-
-    def count_retry(
-        self, operation: str, attempt: int, wait: float, error: ApiError, reason: str
-    ) -> None:
-        self.requests.retries += 1
-        log.info("%s: %s; retry %d in %.1f s", operation, error.one_line(), attempt, wait)
-        if self._on_retry is not None:
-            self._on_retry(operation, attempt, wait, reason)
 
     # -- answers ----------------------------------------------------------------------------------
 
@@ -325,12 +338,28 @@ class _TooLarge(Exception):
     """Internal: an answer longer than the bounds allow."""
 
 
-def _path_of(url: str | httpx.URL) -> str:
-    return url.path if isinstance(url, httpx.URL) else url.partition("?")[0]
-
-
-def _again(state: RetryCallState) -> _Again:
-    outcome = state.outcome
-    exc = outcome.exception() if outcome is not None else None
-    assert isinstance(exc, _Again)
-    return exc
+def classify_failure(exc: httpx.HTTPError, request: httpx.Request) -> tuple[Failure, str]:
+    """Whether a transport error could have let `request` reach the service, and a name for it."""
+    name = type(exc).__name__
+    chain: list[BaseException] = [exc]
+    for link in chain:  # causes and contexts, breadth first; they can form cycles
+        for cause in (link.__cause__, link.__context__):
+            if cause is not None and cause not in chain and len(chain) < 12:
+                chain.append(cause)
+    if any(isinstance(cause, ssl.SSLCertVerificationError) for cause in chain):
+        return Failure.FATAL, f"TLS certificate check failed ({name})"
+    if not isinstance(exc, httpx.TransportError) or isinstance(
+        exc, httpx.UnsupportedProtocol | httpx.ProxyError | httpx.LocalProtocolError
+    ):
+        return Failure.FATAL, f"request failed ({name})"
+    try:
+        ours = exc.request is request
+    except RuntimeError:
+        ours = True
+    if not ours:  # the token request failed: ours never left
+        return Failure.NOT_SENT, f"token request failed ({name})"
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return Failure.NOT_SENT, f"could not connect ({name})"
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure.MAYBE_SENT, f"timed out waiting for the answer ({name})"
+    return Failure.MAYBE_SENT, f"connection lost before the answer ({name})"

@@ -1,16 +1,14 @@
-"""Token buckets and retry decisions, as pure arithmetic: no client, no network."""
+"""Token buckets, the throttle and `Retry-After`, as pure arithmetic: no client, no network."""
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
 from datetime import UTC, datetime
 
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.qlik.retry import Decision, Failure, RetryPolicy, decide_response, decide_transport
 from reconciler.qlik.throttle import (
     RateLimits,
     Throttle,
@@ -123,52 +121,6 @@ def test_tiers_follow_the_method() -> None:
     assert {tier_for(m) for m in ("POST", "PATCH", "PUT", "DELETE")} == {Tier.WRITE}
 
 
-@pytest.mark.parametrize(
-    ("method", "status", "action"),
-    [
-        ("GET", 200, Decision.DONE),
-        ("PATCH", 204, Decision.DONE),
-        ("GET", 429, Decision.RETRY),
-        ("POST", 429, Decision.RETRY),
-        ("GET", 503, Decision.RETRY),
-        ("PUT", 502, Decision.RETRY),
-        ("DELETE", 504, Decision.RETRY),
-        ("PATCH", 503, Decision.RETRY),
-        ("POST", 503, Decision.AMBIGUOUS),
-        ("POST", 502, Decision.AMBIGUOUS),
-        ("POST", 504, Decision.AMBIGUOUS),
-        ("GET", 500, Decision.FAIL),
-        ("GET", 404, Decision.FAIL),
-        ("POST", 400, Decision.FAIL),
-        ("GET", 401, Decision.FAIL),
-    ],
-)
-def test_decide_response(method: str, status: int, action: Decision) -> None:
-    assert decide_response(method, status, None).action is action
-
-
-def test_only_429_blocks_the_tier_and_carries_retry_after() -> None:
-    verdict = decide_response("PATCH", 429, 13.0)
-    assert verdict.blocks_tier
-    assert verdict.retry_after == 13.0
-    assert not decide_response("GET", 503, None).blocks_tier
-
-
-@pytest.mark.parametrize(
-    ("method", "failure", "action"),
-    [
-        ("POST", Failure.NOT_SENT, Decision.RETRY),
-        ("POST", Failure.MAYBE_SENT, Decision.AMBIGUOUS),
-        ("POST", Failure.FATAL, Decision.FAIL),
-        ("GET", Failure.MAYBE_SENT, Decision.RETRY),
-        ("DELETE", Failure.MAYBE_SENT, Decision.RETRY),
-        ("GET", Failure.FATAL, Decision.FAIL),
-    ],
-)
-def test_decide_transport(method: str, failure: Failure, action: Decision) -> None:
-    assert decide_transport(method, failure, "x").action is action
-
-
 def test_parse_retry_after() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("13") == 13.0
@@ -178,10 +130,3 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("nan") is None
     now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Thu, 01 Jan 2026 12:00:30 GMT", now=now) == 30.0
-
-
-def test_retry_policy_validation() -> None:
-    assert RetryPolicy() == RetryPolicy(max_attempts=6, max_seconds=120, base=0.5, cap=20)
-    with pytest.raises(ConfigError):
-        RetryPolicy(max_attempts=0)
-    assert math.isfinite(RetryPolicy().max_seconds)
