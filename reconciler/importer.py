@@ -19,6 +19,7 @@ from typing import Any, Literal
 from reconciler import apidoc, model, normalize, spellings, taskfile, validate
 from reconciler.load import LoadResult, load_text
 from reconciler.ownership import is_managed
+from reconciler.triggers import schedule_of
 
 Form = Literal["short", "full"]
 
@@ -221,7 +222,7 @@ def short_form(
     if live.get("description"):
         data["description"] = live["description"]
     data["reload"] = {"appId": app_id, "partial": partial}
-    sched = (live.get("start") or {}).get("schedule")
+    sched = schedule_of(live)
     if isinstance(sched, dict):
         data["schedule"] = _schedule_as_written(sched)
     elif isinstance(sched, str):

@@ -29,6 +29,7 @@ from reconciler.errors import GuardRefusedError, Problem
 from reconciler.guard import Guard
 from reconciler.load import LoadedTask
 from reconciler.plan import Action, Kind, Plan, is_managed
+from reconciler.triggers import schedule_of
 
 MAX_TASKS_PER_APP = 10
 WRITES = (Kind.CREATE, Kind.MIGRATE, Kind.UPDATE)
@@ -286,8 +287,7 @@ def _past_ends(
         if not (creating or enabling):
             continue
         doc = _merged(action, live_by_id)
-        start = doc.get("start")
-        value = start.get("schedule") if isinstance(start, dict) else None
+        value = schedule_of(doc)
         if value is None:
             continue
         try:

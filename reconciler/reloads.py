@@ -22,8 +22,8 @@ from typing import Any
 from reconciler import schedule
 from reconciler.apidoc import app_id, placeholder_name
 from reconciler.apps import AppBook, app_label
-from reconciler.chains import ChainGraph, run_finished_upstreams
-from reconciler.model import DATA_UPDATED
+from reconciler.chains import ChainGraph
+from reconciler.triggers import trigger_of
 
 MAX_STARTS_PER_TASK = 500
 MIN_GAP = timedelta(minutes=15)
@@ -64,24 +64,22 @@ def reloaders_of(
     keys = {str(d.get("name")): str(d.get("id") or d.get("name")) for d, _ in docs}
     out: list[Reloader] = []
     for doc, origin in docs:
+        trigger = trigger_of(doc)
         ups: list[str] = []
-        for ref, status in run_finished_upstreams(doc):
+        for ref, status in trigger.upstreams:
             if status == "failed":
                 continue
             named = placeholder_name(ref)
             ups.append(keys.get(named, named) if named is not None else ref)
-        states = doc.get("states") or [{}]
-        first = states[0] if isinstance(states[0], dict) else {}
-        start = doc.get("start")
         out.append(
             Reloader(
                 key=str(doc.get("id") or doc.get("name")),
                 name=str(doc.get("name")),
                 app=app_id(doc) or str(doc.get("resourceId") or ""),
                 origin=origin,
-                schedule=start.get("schedule") if isinstance(start, dict) else None,
+                schedule=trigger.schedule,
                 upstreams=tuple(ups),
-                wait_all=first.get("exclusive") is False and len(ups) > 1,
+                wait_all=trigger.exclusive is False and len(ups) > 1,
             )
         )
     for old in legacy:
@@ -313,15 +311,11 @@ def unscheduled(
     for doc, origin in docs:
         name = str(doc.get("name"))
         label = name if origin == "git" else f"{name} [{origin}]"
-        start = doc.get("start")
+        kind = trigger_of(doc).kind
         if doc.get("enabled") is False:
             disabled.append(label)
-        elif isinstance(start, dict) and start.get("schedule") is not None:
-            continue
-        elif any(
-            isinstance(e, dict) and e.get("type") == DATA_UPDATED for e in doc.get("events") or []
-        ):
+        elif kind == "data update":
             on_event.append(label)
-        elif not run_finished_upstreams(doc):
+        elif kind == "on demand":
             on_demand.append(label)
     return on_event, on_demand, disabled

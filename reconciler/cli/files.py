@@ -208,12 +208,13 @@ def _render_graph(
 def _node_label(name: str, doc: dict[str, Any], apps: AppBook) -> str:
     """The task's name, its trigger, and its app (by name beside the id when `apps` knows it)."""
     from reconciler import schedule
+    from reconciler.triggers import trigger_of
 
     lines = [name]
-    sched = (doc.get("start") or {}).get("schedule")
-    if sched is not None:
-        lines.append(schedule.describe(sched))
-    elif any(e.get("type") == model.DATA_UPDATED for e in doc.get("events") or []):
+    trigger = trigger_of(doc)
+    if trigger.schedule is not None:
+        lines.append(schedule.describe(trigger.schedule))
+    elif trigger.data_update:
         lines.append("on data update")
     app_id = doc_app(doc)
     if app_id:

@@ -17,15 +17,15 @@ from typing import Any
 from deepdiff import DeepDiff
 from deepdiff.helper import notpresent
 
-from reconciler import model, schedule
+from reconciler import schedule
 from reconciler.apidoc import app_id, placeholder_name
 from reconciler.apps import AppBook, app_label
-from reconciler.chains import run_finished_upstreams
 from reconciler.insight import Insight
 from reconciler.normalize import normalize
 from reconciler.plan import Action, Kind, Plan
 from reconciler.report import plan_insight
 from reconciler.report.owner_words import owner_lines
+from reconciler.triggers import schedule_of, trigger_of
 
 GROUP_ORDER = (Kind.CREATE, Kind.MIGRATE, Kind.UPDATE, Kind.DELETE, Kind.CONFLICT)
 """The order in which the text plan groups actions."""
@@ -148,12 +148,6 @@ def _as_written(raw: Any, path: list[Any], normalised: Any) -> Any:
 # -- what a task document does, in words ----------------------------------------------------
 
 
-def schedule_of(doc: Mapping[str, Any] | None) -> Any:
-    """The `start.schedule` value of a task document, or None."""
-    start = (doc or {}).get("start")
-    return start.get("schedule") if isinstance(start, dict) else None
-
-
 def format_run(when: datetime) -> str:
     """`2026-11-23 06:00 CET` (seconds only when there are some)."""
     clock = "%H:%M:%S" if when.second else "%H:%M"
@@ -194,25 +188,19 @@ def trigger_words(
     """What starts the task: a schedule, upstream tasks, a data update, or only a person
     (`nothing`: the words when `doc` shows no trigger)."""
     parts: list[str] = []
-    sched = schedule_of(doc)
-    if sched is not None:
-        parts.append(f"schedule, {schedule.describe(sched)}")
-    ups = [f"{upstream_text(u, names)} ({s})" for u, s in run_finished_upstreams(doc)]
+    trigger = trigger_of(doc)
+    if trigger.schedule is not None:
+        parts.append(f"schedule, {schedule.describe(trigger.schedule)}")
+    ups = [f"{upstream_text(u, names)} ({s})" for u, s in trigger.upstreams]
     if len(ups) == 1:
         parts.append(f"after {ups[0]}")
     elif ups:
-        states = doc.get("states") or [{}]
-        exclusive = states[0].get("exclusive") if isinstance(states[0], dict) else None
+        exclusive = trigger.exclusive
         which = "any of " if exclusive is True else "all of " if exclusive is False else ""
         parts.append(f"after {which}{', '.join(ups)}")
-    if any(isinstance(e, dict) and e.get("type") == model.DATA_UPDATED for e in _events(doc)):
+    if trigger.data_update:
         parts.append("on data update")
     return "; ".join(parts) or nothing
-
-
-def _events(doc: Mapping[str, Any]) -> list[Any]:
-    events = doc.get("events")
-    return events if isinstance(events, list) else []
 
 
 def task_lines(
