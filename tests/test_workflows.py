@@ -191,21 +191,25 @@ def _check(*args: str, cwd: Path = REPO) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.tooling
 def test_workflows_pass_the_github_workflow_schema() -> None:
     files = [str(WORKFLOWS[n] / n) for n in NAMES]
     _check("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files)
 
 
+@pytest.mark.tooling
 def test_the_action_passes_the_github_action_schema() -> None:
     _check(
         "check-jsonschema", "--builtin-schema", "vendor.github-actions", str(REPO / "action.yml")
     )
 
 
+@pytest.mark.tooling
 def test_workflows_and_the_action_pass_zizmor() -> None:
     _check("zizmor", "--offline", str(OWN), str(REPO / "action.yml"))
 
 
+@pytest.mark.tooling
 def test_the_template_workflows_pass_zizmor_once_copied_as_they_are(tmp_path: Path) -> None:
     """Copied out of this repository, the template's own zizmor.yml is the one that applies."""
     copy = tmp_path / "tasks-repo"
