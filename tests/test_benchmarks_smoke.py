@@ -15,7 +15,15 @@ import pytest
 
 from tests.conftest import REPO
 
-WORKLOADS = {"plan-scale", "plan-latency", "apply-throughput", "rate-limit", "scaling"}
+WORKLOADS = {
+    "plan-scale",
+    "plan-latency",
+    "apply-throughput",
+    "rate-limit",
+    "scaling",
+    "floors",
+    "enabled-create",
+}
 
 
 @pytest.mark.slow
@@ -26,7 +34,7 @@ def test_quick_benchmark_runs_every_workload(tmp_path: Path) -> None:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -46,3 +54,15 @@ def test_quick_benchmark_runs_every_workload(tmp_path: Path) -> None:
     # Every apply converged: a plan right after it finds nothing to change.
     assert data["workloads"]["apply-throughput"]["converged"] is True
     assert data["workloads"]["rate-limit"]["converged"] is True
+    # The floors are measured in the same run, each ratio a median over interleaved rounds.
+    floors = data["workloads"]["floors"]
+    assert set(floors["ratios_wall"]) == {
+        "validate_over_floor",
+        "plan_over_floor",
+        "one_task_validate_over_import_floor",
+    }
+    assert all(len(runs) == floors["rounds"] for runs in floors["runs"].values())
+    # A service that honours `enabled` on create gets one write per enabled create, no PATCH.
+    created = data["workloads"]["enabled-create"]
+    assert created["enabled"] > 0
+    assert created["writes_per_enabled_create"] == 1
