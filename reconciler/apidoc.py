@@ -186,14 +186,3 @@ def _full(data: Mapping[str, Any], ids: Mapping[str, str], marker: str) -> dict[
             if ref is not None:
                 corr["contextAttributeValue"] = ids.get(ref) or known_after_apply(ref)
     return doc
-
-
-def app_id(doc: Mapping[str, Any]) -> str | None:
-    """The app a task document reloads (the service derives `resourceId` from it)."""
-    for state in doc.get("states") or []:
-        for on_event in state.get("onEvents") or []:
-            for action in on_event.get("actions") or []:
-                args = (action.get("functionRef") or {}).get("arguments") or {}
-                if isinstance(args.get("appId"), str):
-                    return str(args["appId"])
-    return None

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from reconciler import apidoc
 from reconciler.profile import Profile
+from reconciler.taskdoc import app_of
 
 if TYPE_CHECKING:
     from reconciler.canary import Probed
@@ -159,7 +159,7 @@ def limits_check(live: Sequence[Mapping[str, Any]], limit: int = 10) -> Check:
     expected = f"every app below {limit} tasks"
     counts: dict[str, int] = {}
     for task in live:
-        app = task.get("resourceId") or apidoc.app_id(task)
+        app = app_of(task)
         if isinstance(app, str):
             counts[app] = counts.get(app, 0) + 1
     near = sorted((n, a) for a, n in counts.items() if n >= NEAR_FULL)

@@ -22,14 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler import apidoc, model, schedule
+from reconciler import model, schedule
 from reconciler.apps import AppBook, app_label
 from reconciler.chains import run_finished_upstreams
 from reconciler.errors import GuardRefusedError, Problem
 from reconciler.guard import Guard
 from reconciler.load import LoadedTask
 from reconciler.plan import Action, Kind, Plan, is_managed
-from reconciler.triggers import schedule_of
+from reconciler.taskdoc import app_of
+from reconciler.triggers import schedule_of, trigger_of
 
 MAX_TASKS_PER_APP = 10
 WRITES = (Kind.CREATE, Kind.MIGRATE, Kind.UPDATE)
@@ -85,22 +86,6 @@ class _Holder:
     action: Action | None = None  # the action that puts it on this app, if any
 
 
-def doc_app(doc: Mapping[str, Any]) -> str | None:
-    """The app a task document reloads."""
-    found = apidoc.app_id(doc)
-    if found:
-        return found
-    resource = doc.get("resourceId")
-    return str(resource) if isinstance(resource, str) and resource else None
-
-
-def is_data_update(doc: Mapping[str, Any]) -> bool:
-    events = doc.get("events")
-    return isinstance(events, list) and any(
-        isinstance(e, dict) and e.get("type") == model.DATA_UPDATED for e in events
-    )
-
-
 def apps_to_read(
     plan: Plan, live: Sequence[Mapping[str, Any]], legacy: Sequence[Mapping[str, Any]] | None
 ) -> list[str]:
@@ -108,11 +93,11 @@ def apps_to_read(
     found: set[str] = set()
     for action in plan.actions:
         for doc in (action.after, action.before):
-            app = doc_app(doc) if doc else None
+            app = app_of(doc) if doc else None
             if app:
                 found.add(app)
     unmanaged = {u.id for u in plan.unmanaged}
-    found.update(a for d in live if str(d.get("id")) in unmanaged if (a := doc_app(d)))
+    found.update(a for d in live if str(d.get("id")) in unmanaged if (a := app_of(d)))
     found.update(t.name for t in plan.legacy if t.name)
     found.update(str(d["appId"]) for d in legacy or [] if isinstance(d.get("appId"), str))
     return sorted(found)
@@ -176,7 +161,7 @@ def _app_access(
         if action.kind not in WRITES:
             continue
         doc = _merged(action, live_by_id)
-        app = doc_app(doc)
+        app = app_of(doc)
         facts = apps.get(app) if app else None
         if facts is None:
             continue
@@ -213,17 +198,17 @@ def _holders(
     brings to the app (created there, or moved there from another app or trigger)."""
     held: dict[str, list[_Holder]] = defaultdict(list)
     for doc, acted in final_docs(plan, live):
-        app = doc_app(doc)
+        app = app_of(doc)
         if not app:
             continue
         kind = "managed" if is_managed(doc, marker) or acted is not None else "unmanaged"
         brings = acted
         if acted is not None and acted.kind is Kind.UPDATE:
             before = live_by_id.get(str(acted.task_id)) or {}
-            moved = doc_app(before) != app
-            newly_data = is_data_update(doc) and not is_data_update(before)
+            moved = app_of(before) != app
+            newly_data = trigger_of(doc).data_update and not trigger_of(before).data_update
             brings = acted if moved or newly_data else None
-        held[app].append(_Holder(str(doc.get("name")), kind, is_data_update(doc), brings))
+        held[app].append(_Holder(str(doc.get("name")), kind, trigger_of(doc).data_update, brings))
     migrating = {a.migrate_from for a in plan.actions if a.migrate_from}
     for old in legacy or []:
         app = old.get("appId")

@@ -20,9 +20,10 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from reconciler import schedule
-from reconciler.apidoc import app_id, placeholder_name
+from reconciler.apidoc import placeholder_name
 from reconciler.apps import AppBook, app_label
 from reconciler.chains import ChainGraph
+from reconciler.taskdoc import app_of
 from reconciler.triggers import trigger_of
 
 MAX_STARTS_PER_TASK = 500
@@ -75,7 +76,7 @@ def reloaders_of(
             Reloader(
                 key=str(doc.get("id") or doc.get("name")),
                 name=str(doc.get("name")),
-                app=app_id(doc) or str(doc.get("resourceId") or ""),
+                app=app_of(doc) or "",
                 origin=origin,
                 schedule=trigger.schedule,
                 upstreams=tuple(ups),

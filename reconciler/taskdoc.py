@@ -1,5 +1,5 @@
-"""The parts of a task document (states, onEvents, function references, events, the schedule),
-found tolerantly: a part of the wrong type is skipped, never an error. Also the pairing of a live
+"""The parts of a task document (states, onEvents, function references, events, the schedule,
+the app it reloads), found tolerantly: a part of the wrong type is skipped, never an error. Also the pairing of a live
 document's parts with the desired document's, for rules that ask "does git state this here?".
 """
 
@@ -15,11 +15,11 @@ Doc = dict[str, Any]
 # cost a fraction of nested generators.
 
 
-def states(doc: Doc) -> list[Doc]:
+def states(doc: Mapping[str, Any]) -> list[Doc]:
     return [s for s in doc.get("states") or [] if isinstance(s, dict)]
 
 
-def on_events(doc: Doc) -> list[Doc]:
+def on_events(doc: Mapping[str, Any]) -> list[Doc]:
     return [o for state in states(doc) for o in state.get("onEvents") or [] if isinstance(o, dict)]
 
 
@@ -38,9 +38,27 @@ def schedule(doc: Doc) -> Doc | None:
     return found if isinstance(found, dict) else None
 
 
-def function_refs(doc: Doc) -> list[Doc]:
+def function_refs(doc: Mapping[str, Any]) -> list[Doc]:
     actions = [a for o in on_events(doc) for a in o.get("actions") or [] if isinstance(a, dict)]
     return [a["functionRef"] for a in actions if isinstance(a.get("functionRef"), dict)]
+
+
+def app_id(doc: Mapping[str, Any]) -> str | None:
+    """The app the document's app.reload action names (the service derives `resourceId` from it)."""
+    for ref in function_refs(doc):
+        arguments = ref.get("arguments")
+        if isinstance(arguments, dict) and isinstance(arguments.get("appId"), str):
+            return str(arguments["appId"])
+    return None
+
+
+def app_of(doc: Mapping[str, Any]) -> str | None:
+    """The app a task reloads: its action's appId, else the `resourceId` the service keeps."""
+    found = app_id(doc)
+    if found:
+        return found
+    resource = doc.get("resourceId")
+    return resource if isinstance(resource, str) and resource else None
 
 
 def _match(have: list[Doc], want: list[Any]) -> list[tuple[Doc, Mapping[str, Any] | None]]:

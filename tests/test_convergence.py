@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reconciler import apidoc
+from reconciler import apidoc, taskdoc
 from reconciler.apply import apply_plan
 from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.emulator import quirks as emulator_quirks
@@ -225,7 +225,7 @@ def _property(data: st.DataObject, adopt: bool, quirks: tuple[str, ...]) -> None
     live = data.draw(live_tasks(tree))
     per_app: dict[str, int] = {}
     for doc in [*live, *(apidoc.build(t, {}, MARKER) for t in tree.tasks)]:
-        app = apidoc.app_id(doc) or ""
+        app = taskdoc.app_id(doc) or ""
         per_app[app] = per_app.get(app, 0) + 1
     assume(max(per_app.values(), default=0) <= 10)
     asyncio.run(_converge(copy.deepcopy(live), tree, adopt, quirks))

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from reconciler import taskdoc
 from tests.conftest import APP_A, APP_B, tasks_from
 
 UP_ID = "0b7f3c2e-1d4a-4e5f-8a9b-0c1d2e3f4a5b"
@@ -126,3 +127,26 @@ def test_each_form_says_where_its_parts_are_written(
 ) -> None:
     spec = tasks_from(text)[0].spec
     assert places == (spec.APP_AT, spec.SCHEDULE_AT, spec.CHAIN_AT, spec.TRIGGER_AT)
+
+
+def _reload(app: object) -> dict[str, Any]:
+    ref = {"refName": "app.reload", "arguments": {"appId": app}}
+    return {"states": [{"onEvents": [{"actions": [{"functionRef": ref}]}]}]}
+
+
+@pytest.mark.parametrize(
+    ("doc", "action_app", "app"),
+    [
+        (_reload(APP_A), APP_A, APP_A),
+        ({**_reload(APP_A), "resourceId": APP_B}, APP_A, APP_A),
+        ({"resourceId": APP_B}, None, APP_B),
+        ({**_reload(7), "resourceId": ""}, None, None),
+        ({"states": "not a list", "resourceId": 7}, None, None),
+    ],
+    ids=["action", "action before resourceId", "resourceId alone", "no app id", "malformed"],
+)
+def test_a_document_tells_its_app(
+    doc: dict[str, Any], action_app: str | None, app: str | None
+) -> None:
+    assert taskdoc.app_id(doc) == action_app
+    assert taskdoc.app_of(doc) == app

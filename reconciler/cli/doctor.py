@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from reconciler import apidoc
 from reconciler.cli.base import (
     ConfigOpt,
     EnvOpt,
@@ -45,7 +44,7 @@ def _app_ids(settings: Settings) -> tuple[list[str] | None, str]:
         return None, str(error)
     ids: dict[str, None] = {}
     for task in desired.tasks:
-        app_id = apidoc.app_id(apidoc.build(task, {}, settings.marker))
+        app_id = task.spec.app_id
         if app_id:
             ids[app_id] = None
     return list(ids), ""

@@ -30,11 +30,11 @@ from reconciler.cli.base import (
 from reconciler.desired import Desired, read_desired
 from reconciler.errors import ConfigError, ExitCode, ProblemsFound, ReconcilerError
 from reconciler.plan import live_ids
-from reconciler.preflight import doc_app
 from reconciler.profile import to_wire
 from reconciler.qlik.apps import AppReader
 from reconciler.report import graph as graph_report
 from reconciler.report import workflow_commands
+from reconciler.taskdoc import app_of
 
 
 @app.command()
@@ -181,7 +181,7 @@ def graph_cmd(
     apps: dict[str, AppFacts] = {}
     if settings.tenant and not offline:
         opened = connect(settings)
-        wanted = sorted({a for a in map(doc_app, docs.values()) if a})
+        wanted = sorted({a for a in map(app_of, docs.values()) if a})
 
         async def read() -> dict[str, AppFacts]:
             async with opened.client:
@@ -216,7 +216,7 @@ def _node_label(name: str, doc: dict[str, Any], apps: AppBook) -> str:
         lines.append(schedule.describe(trigger.schedule))
     elif trigger.data_update:
         lines.append("on data update")
-    app_id = doc_app(doc)
+    app_id = app_of(doc)
     if app_id:
         lines.append(f"app {app_label(app_id, apps)}")
     return "\n".join(lines)

@@ -20,7 +20,6 @@ from reconciler.chains import run_finished_upstreams
 from reconciler.insight import Insight
 from reconciler.owners import move_words
 from reconciler.plan import Action, Kind, Plan
-from reconciler.preflight import doc_app
 from reconciler.report import graph, plan_insight
 from reconciler.report.owner_words import moves_words, owner_lines
 from reconciler.report.plan_text import (
@@ -33,6 +32,7 @@ from reconciler.report.plan_text import (
     value_text,
     what_lines,
 )
+from reconciler.taskdoc import app_of
 
 COMMENT_MARKER = "<!-- qlik-task-reconciler:plan -->"
 LIMIT = 60_000
@@ -194,7 +194,7 @@ def diagram(
             if node in touched:
                 act = touched[node]
                 label = f"{act.symbol} {node}"
-                app = doc_app(act.after or act.before or {})
+                app = app_of(act.after or act.before or {})
                 name = app_name(app, apps or {}) if app else None
                 nodes.append((node, label + (f"\napp {name}" if name else ""), act.kind.value))
             else:

@@ -18,13 +18,14 @@ from deepdiff import DeepDiff
 from deepdiff.helper import notpresent
 
 from reconciler import schedule
-from reconciler.apidoc import app_id, placeholder_name
+from reconciler.apidoc import placeholder_name
 from reconciler.apps import AppBook, app_label
 from reconciler.insight import Insight
 from reconciler.normalize import normalize
 from reconciler.plan import Action, Kind, Plan
 from reconciler.report import plan_insight
 from reconciler.report.owner_words import owner_lines
+from reconciler.taskdoc import app_id
 from reconciler.triggers import schedule_of, trigger_of
 
 GROUP_ORDER = (Kind.CREATE, Kind.MIGRATE, Kind.UPDATE, Kind.DELETE, Kind.CONFLICT)
