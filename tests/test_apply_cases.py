@@ -240,6 +240,17 @@ CASES = [
         after=[],
     ),
     Case(
+        "after a stop no other action starts, in any phase",
+        given=AUDIT,
+        wanted=EXTRACT,
+        tenant=Behaviour(drop_marker=True),
+        writes=["create extract", "delete new-extract"],
+        outcome={"extract": "failed", "audit": "skipped"},
+        notes={"audit": "apply stopped"},
+        stopped=True,
+        after=["audit"],
+    ),
+    Case(
         "a task the listing left out is not created again",
         given="",
         hidden=EXTRACT,

@@ -1,6 +1,7 @@
 """What apply does when a create goes wrong in the two ways a tenant can make it go wrong: the
 answer to the POST is lost (did the task get made?), or the task is made but comes back without the
-ownership marker (the profile does not fit the tenant).
+ownership marker (the profile does not fit the tenant). An adopted task that does not keep the
+marker stops apply the same way.
 
 Neither path may leave a second task of one name behind, and neither depends on the marker being
 kept: a tenant that drops annotations is exactly the one where it is not.
@@ -15,6 +16,7 @@ from typing import Any
 from reconciler import normalize
 from reconciler.apply.port import TaskClient
 from reconciler.errors import ApiError, ReconcilerError
+from reconciler.ownership import is_managed
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far the tenant's clock may be behind ours when a lost create is looked for by its time."""
@@ -25,6 +27,47 @@ tenant may drop annotations), not `enabled` (the service may create a task disab
 
 class MarkerLostError(ReconcilerError):
     """A created task came back without the ownership marker: the profile does not fit the tenant."""
+
+
+class LostAnswer:
+    """What the client asks after a create whose answer was lost (a `FindCreated`): the task the
+    create made, if it made one. `found` says whether it was found that way."""
+
+    def __init__(self, client: TaskClient, sent: Mapping[str, Any], started: datetime) -> None:
+        self.client = client
+        self.sent = sent
+        self.since = started - CLOCK_SKEW
+        self.found = False
+
+    async def __call__(self) -> dict[str, Any] | None:
+        task = await find_created_task(self.client, self.sent, self.since)
+        self.found = self.found or task is not None
+        return task
+
+
+async def check_created(
+    client: TaskClient, marker: str, name: str, created: dict[str, Any], *, ours: bool
+) -> dict[str, Any]:
+    """The task just created, once it is known to carry the marker: the answer, or the stored task
+    when the answer does not show it (an answer may leave fields out). Without the marker, stop
+    (`marker_lost`; `ours` when the id came in the answer to our POST)."""
+    if is_managed(created, marker):
+        return created
+    task_id = str(created["id"])
+    stored = await client.get_task(task_id)
+    if not is_managed(stored, marker):
+        raise await marker_lost(client, name, task_id, ours=ours)
+    return stored
+
+
+async def check_adopted(
+    client: TaskClient, marker: str, name: str, task_id: str, answer: Mapping[str, Any] | None
+) -> None:
+    """An adopted task must now carry the marker (read back when the answer does not show it)."""
+    if answer is None or not is_managed(answer, marker):
+        answer = await client.get_task(task_id)
+    if not is_managed(answer, marker):
+        raise adoption_lost(name, task_id)
 
 
 async def find_created_task(
