@@ -163,9 +163,12 @@ class FakeTasks:
             raise ApiError("FAKE", line, status, title="failing as the test asks")
 
 
-def seed(tree: str, *, unmanaged: Iterable[str] = ()) -> list[dict[str, Any]]:
+def seed(
+    tree: str, *, unmanaged: Iterable[str] = (), migrated: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
     """The live tasks an earlier apply of `tree` made: id `live-<name>`, upstreams by those ids,
-    the marker on each but those named in `unmanaged`."""
+    the marker on each but those named in `unmanaged`, and `metadata.migratedFrom` on those
+    `migrated` maps to a legacy reload-task id."""
     tasks = tasks_from(tree) if tree.strip() else []
     ids = {t.name: f"live-{t.name}" for t in tasks}
     live = []
@@ -173,6 +176,8 @@ def seed(tree: str, *, unmanaged: Iterable[str] = ()) -> list[dict[str, Any]]:
         doc = apidoc.build(task, ids, MARKER)
         doc["id"] = ids[task.name]
         doc["metadata"] = {"createdAt": SEEDED_AT}
+        if task.name in (migrated or {}):
+            doc["metadata"]["migratedFrom"] = (migrated or {})[task.name]
         if task.name in set(unmanaged):
             doc.pop("annotations")
         live.append(doc)

@@ -13,6 +13,7 @@ import pytest
 from reconciler.apply import ApplyResult, Outcome, apply_plan
 from reconciler.errors import GuardRefusedError
 from reconciler.model import MARKER
+from reconciler.ownership import is_managed
 from reconciler.plan import Action, Options, Plan, build_plan
 from tests.conftest import APP_A, tasks_from
 from tests.fake_tasks import Behaviour, FakeTasks, seed
@@ -60,6 +61,9 @@ class Case:
     stopped: bool = False
     hidden: str = ""  # tasks the tenant holds that the listing the plan was made from left out
     legacy: tuple[str, ...] = ()  # legacy reload-task ids the tenant holds
+    unmanaged: tuple[str, ...] = ()  # tasks of `given` without the marker
+    migrated: dict[str, str] = field(default_factory=dict)  # task of `given` -> its legacy id
+    adopt: bool = False  # plan and apply with --adopt
     parallelism: int = 4
 
 
@@ -165,6 +169,51 @@ CASES = [
         writes=["create extract from L1", "create audit"],
         outcome={"extract": "done", "audit": "failed"},
         notes={"extract": "kept legacy reload-task L1"},
+        after=["extract"],
+    ),
+    Case(
+        "migrate: finishing a migration made earlier deletes the legacy task",
+        given=MIGRATED,
+        migrated={"extract": "L1"},
+        wanted=MIGRATED,
+        legacy=("L1",),
+        writes=["delete legacy L1"],
+        outcome={"extract": "done"},
+        notes={"extract": "deleted legacy reload-task L1"},
+        after=["extract"],
+    ),
+    Case(
+        "migrate: a legacy task that cannot be deleted fails its migration",
+        given="",
+        wanted=MIGRATED,
+        legacy=("L1",),
+        tenant=Behaviour(fail={"delete legacy L1": 500}),
+        writes=["create extract from L1", "delete legacy L1"],
+        outcome={"extract": "failed"},
+        notes={"extract": "deleting legacy reload-task L1 failed"},
+        after=["extract"],
+    ),
+    Case(
+        "adopt: the patch adds the marker",
+        given=tree(EXTRACT, AUDIT),
+        unmanaged=("extract",),
+        wanted=EXTRACT_AT_7,
+        adopt=True,
+        writes=["patch live-extract /annotations,/start", "delete live-audit"],
+        outcome={"extract": "done", "audit": "done"},
+        after=["extract"],
+    ),
+    Case(
+        "adopt: a tenant that does not keep the marker stops apply",
+        given=EXTRACT,
+        unmanaged=("extract",),
+        wanted=tree(EXTRACT_AT_7, AUDIT),
+        adopt=True,
+        tenant=Behaviour(drop_marker=True, fail={"create audit": 500}),
+        writes=["create audit", "patch live-extract /annotations,/start"],
+        outcome={"audit": "failed", "extract": "failed"},
+        notes={"extract": "adopted"},
+        stopped=True,
         after=["extract"],
     ),
     Case(
@@ -292,9 +341,10 @@ def _apply(
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_apply(case: Case) -> None:
-    live = seed(case.given)
+    live = seed(case.given, unmanaged=case.unmanaged, migrated=case.migrated)
     fake = FakeTasks(live + seed(case.hidden), case.tenant, case.legacy)
-    result = _apply(_plan(case, live), fake, live, parallelism=case.parallelism)
+    plan = _plan(case, live, adopt=case.adopt)
+    result = _apply(plan, fake, live, parallelism=case.parallelism, adopt=case.adopt)
 
     assert sorted(fake.writes) == sorted(case.writes)
     for first, then in case.order:
@@ -306,6 +356,10 @@ def test_apply(case: Case) -> None:
         assert words in outcome.detail, outcome
     assert (result.stopped is not None) == case.stopped
     assert fake.names() == case.after
+    done = {o.action.name for o in result.outcomes if o.status.value == "done"}
+    for task in fake.listing():
+        if task["name"] in done:
+            assert is_managed(task, MARKER), task  # made, changed or adopted: it carries the marker
     assert fake.tenant.most_in_flight <= case.parallelism
 
 
@@ -318,22 +372,14 @@ def test_actions_overlap_up_to_parallelism() -> None:
     assert fake.tenant.most_in_flight == 3
 
 
-@pytest.mark.parametrize("adopt", [False, True])
-def test_a_task_it_does_not_own_is_refused_before_anything_is_written(adopt: bool) -> None:
+def test_a_task_it_does_not_own_is_refused_before_anything_is_written() -> None:
     live = seed(tree(EXTRACT, AUDIT), unmanaged=["extract"])
     fake = FakeTasks(live)
-    case = Case("adopt", given="", wanted=tree(EXTRACT_AT_7), writes=[], outcome={}, after=[])
-    plan = _plan(case, live, adopt=True)
-    if not adopt:
-        with pytest.raises(GuardRefusedError):
-            _apply(plan, fake, live, adopt=False)
-        assert fake.calls == []
-        return
-    result = _apply(plan, fake, live, adopt=True)
-    assert result.ok
-    assert fake.writes == ["patch live-extract /annotations,/start", "delete live-audit"]
-    (adopted,) = [t for t in fake.listing() if t["name"] == "extract"]
-    assert MARKER in adopted["annotations"]
+    case = Case("adopt", given="", wanted=EXTRACT_AT_7, writes=[], outcome={}, after=[])
+    plan = _plan(case, live, adopt=True)  # a saved plan made with --adopt, applied without
+    with pytest.raises(GuardRefusedError):
+        _apply(plan, fake, live, adopt=False)
+    assert fake.calls == []
 
 
 def test_writes_of_a_task_with_another_owner_are_made_as_that_owner() -> None:
