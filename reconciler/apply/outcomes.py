@@ -20,6 +20,8 @@ class Status(StrEnum):
 
 @dataclass(slots=True)
 class Outcome:
+    """What became of one action: its status, what was done or went wrong, and the task's id."""
+
     action: Action
     status: Status
     detail: str = ""
@@ -27,7 +29,10 @@ class Outcome:
 
 
 class Reporter(Protocol):
-    """What apply says while it works: a progress bar and CI log lines are two reporters."""
+    """What apply says while it works: a progress bar and CI log lines are two reporters.
+    `action_started` and `action_finished` come from apply (a migration's action is finished
+    again once its legacy task is settled); `retrying` from the client's `on_retry` hook, which
+    the command line points at the same reporter."""
 
     def action_started(self, action: Action) -> None: ...
 
@@ -49,6 +54,8 @@ class SilentReporter:
 
 @dataclass(slots=True)
 class ApplyResult:
+    """The outcomes of a run, in the order the actions finished."""
+
     outcomes: list[Outcome] = field(default_factory=list)
     stopped: str | None = None  # why apply stopped before the end, if it did
 
