@@ -1,19 +1,9 @@
 """The command line: typer commands that wire loading, planning, the client and the reporters.
 
-Each module registers its commands on the one app of `base`; importing this package registers all.
+`commands` is the registry: it names every command and imports a command's module only when that
+command runs, so that each command loads what it uses and nothing else.
 """
 
-from reconciler.cli import doctor, drift, emulator, files, migrate, tenant, timeline
-from reconciler.cli.base import app, main
+from reconciler.cli.commands import app, main
 
-__all__ = [
-    "app",
-    "doctor",
-    "drift",
-    "emulator",
-    "files",
-    "main",
-    "migrate",
-    "tenant",
-    "timeline",
-]
+__all__ = ["app", "main"]

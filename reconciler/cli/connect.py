@@ -10,14 +10,17 @@ variable is missing), and the local tenant would make that look like success.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reconciler import apidoc
+from reconciler.cli.output import err
+from reconciler.config import Settings
 from reconciler.emulator import Emulator, EmulatorConfig
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.model import MARKER
 from reconciler.profile import DEFAULT, Profile
 from reconciler.qlik.auth import Credentials, Secret
@@ -174,3 +177,38 @@ def open_tenant(
         bounds=bounds,
     )
     return Tenant(client=client, label=f"local tenant ({LOCAL_STATE})", url="local", local=True)
+
+
+def connect(
+    settings: Settings, reads: float = 1000, writes: float = 100, on_retry: OnRetry | None = None
+) -> Tenant:
+    """The tenant of `settings`, held to the given read and write rates; a note on stderr when it
+    is the local tenant."""
+    tenant = open_tenant(
+        settings.tenant,
+        os.environ,
+        root=settings.root,
+        limits=RateLimits(reads_per_minute=reads, writes_per_minute=writes),
+        on_retry=on_retry,
+        profile=settings.profile,
+        marker=settings.marker,
+    )
+    if tenant.local:
+        err(f"note: no tenant configured; using the {tenant.label}")
+    return tenant
+
+
+def connect_after_files(
+    settings: Settings,
+    read: Callable[[], object],
+    reads: float = 1000,
+    writes: float = 100,
+    on_retry: OnRetry | None = None,
+) -> Tenant:
+    """`connect`, except that problems in the task files (`read`) are reported before a
+    connection error."""
+    try:
+        return connect(settings, reads, writes, on_retry=on_retry)
+    except ReconcilerError:
+        read()
+        raise

@@ -45,12 +45,17 @@ def _commands(command: Any) -> Iterator[Any]:
         yield from _commands(sub)
 
 
-def _hide_flag_placeholders(root: Any, ctx: typer.Context) -> None:
-    """A flag's value is its presence: give every flag, `--help` included, an empty placeholder."""
-    for command in _commands(root):
-        for param in command.get_params(ctx):
-            if getattr(param, "is_flag", False) and param.metavar is None:
-                param.metavar = ""
+def _hide_own_flag_placeholders(command: Any, ctx: typer.Context) -> None:
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
+
+def hide_flag_placeholders(command: Any, ctx: typer.Context) -> None:
+    """A flag's value is its presence: give every flag of `command` and of the commands below it,
+    `--help` included, an empty placeholder."""
+    for each in _commands(command):
+        _hide_own_flag_placeholders(each, ctx)
 
 
 class ContractGroup(typer.core.TyperGroup):
@@ -61,8 +66,15 @@ class ContractGroup(typer.core.TyperGroup):
             return super().make_context(*args, **kwargs)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        _hide_flag_placeholders(self, ctx)  # before `--help` is acted on
+        _hide_own_flag_placeholders(self, ctx)  # before `--help` is acted on
         return list(super().parse_args(ctx, args))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        # A command is asked for before it parses its arguments (and acts on its `--help`).
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            hide_flag_placeholders(found, ctx)
+        return found
 
     def invoke(self, ctx: Any) -> Any:
         with _usage_errors_exit_1():

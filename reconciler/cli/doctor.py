@@ -9,18 +9,12 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.base import (
-    ConfigOpt,
-    EnvOpt,
-    TasksOpt,
-    TenantOpt,
-    app,
-    command,
-    connect,
-    err,
-    settings_for,
-    utc_now,
-)
+from reconciler.cli.connect import connect
+from reconciler.cli.failures import command
+from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt
+from reconciler.cli.output import err
+from reconciler.cli.settings import settings_for
+from reconciler.cli.stamp import utc_now
 from reconciler.config import Settings
 from reconciler.desired import read_desired
 from reconciler.doctor import PROBED, Report, not_checked, suggested
@@ -50,7 +44,6 @@ def _app_ids(settings: Settings) -> tuple[list[str] | None, str]:
     return list(ids), ""
 
 
-@app.command("doctor")
 @command
 def doctor_cmd(
     tasks: TasksOpt = None,

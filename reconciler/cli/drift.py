@@ -11,7 +11,9 @@ from typing import Annotated, Any
 import typer
 
 from reconciler.apps import app_ids_in, with_app_names
-from reconciler.cli.base import (
+from reconciler.cli.connect import Tenant, connect
+from reconciler.cli.failures import command
+from reconciler.cli.options import (
     AllowEmptyOpt,
     ConfigOpt,
     DetailedExitcodeOpt,
@@ -20,17 +22,10 @@ from reconciler.cli.base import (
     TasksOpt,
     TenantOpt,
     VerboseOpt,
-    app,
-    command,
-    connect,
-    echo_coloured,
-    err,
-    git_commit,
-    read_tree,
-    settings_for,
-    utc_now,
 )
-from reconciler.cli.connect import Tenant
+from reconciler.cli.output import echo_coloured, err
+from reconciler.cli.settings import read_tree, settings_for
+from reconciler.cli.stamp import git_commit, utc_now
 from reconciler.config import DefaultOwner
 from reconciler.desired import Desired
 from reconciler.drift import DriftReport, build_report
@@ -127,7 +122,6 @@ async def compute_drift(
 DRIFT_COLOURS = {"~": "yellow", "+": "green", "-": "red", "!": "magenta", "o": "red", "x": "red"}
 
 
-@app.command("drift")
 @command
 def drift_cmd(
     tasks: TasksOpt = None,

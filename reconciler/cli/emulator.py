@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.base import app, command
+from reconciler.cli.failures import command
 from reconciler.emulator import EmulatorConfig, quirks
 from reconciler.emulator.tenant import serve_forever
 from reconciler.errors import ConfigError
 
 emulator_app = typer.Typer(help="The local tenant: a faithful emulator of the Qlik Cloud API.")
-app.add_typer(emulator_app, name="emulator")
 
 
 @emulator_app.command("serve")

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import hub_renames, preflight
-from reconciler.cli.base import err, utc_now, zone
 from reconciler.cli.connect import Tenant
+from reconciler.cli.output import err
+from reconciler.cli.settings import zone
+from reconciler.cli.stamp import utc_now
 from reconciler.config import DefaultOwner
 from reconciler.desired import Desired
 from reconciler.errors import ProblemsFound, ReconcilerError
@@ -21,6 +23,9 @@ from reconciler.owners import annotate
 from reconciler.plan import Options, Plan, build_plan
 from reconciler.qlik import users
 from reconciler.qlik.apps import AppReader
+
+PLAN_COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "blue", "!": "magenta"}
+"""The colour of a plan's line on a terminal, by its leading symbol."""
 
 
 @dataclass(frozen=True, slots=True)

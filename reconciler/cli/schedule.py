@@ -12,21 +12,11 @@ import typer
 
 from reconciler import apidoc
 from reconciler.apps import AppFacts
-from reconciler.cli.base import (
-    ConfigOpt,
-    EnvOpt,
-    MaxConcurrentOpt,
-    TasksOpt,
-    TenantOpt,
-    TzOpt,
-    app,
-    command,
-    connect,
-    read_tree,
-    settings_for,
-    utc_now,
-    zone,
-)
+from reconciler.cli.connect import connect
+from reconciler.cli.failures import command
+from reconciler.cli.options import ConfigOpt, EnvOpt, MaxConcurrentOpt, TasksOpt, TenantOpt, TzOpt
+from reconciler.cli.settings import read_tree, settings_for, zone
+from reconciler.cli.stamp import utc_now
 from reconciler.errors import ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT
 from reconciler.load import LoadedTask
@@ -43,7 +33,6 @@ RUN_READS_AT_ONCE = 8
 Docs = list[tuple[dict[str, Any], str]]
 
 
-@app.command("schedule")
 @command
 def schedule_cmd(
     tasks: TasksOpt = None,

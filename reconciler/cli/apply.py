@@ -1,183 +1,55 @@
-"""Commands that read or change a tenant: plan and apply."""
+"""The apply command: make the tenant match git (or a saved plan), after a question or --auto-approve."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import sys
-from collections.abc import Callable
-from datetime import datetime
-from enum import StrEnum
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from rich.console import Console
 
-from reconciler.apply import ApplyResult, Status, apply_plan
+from reconciler.apply import ApplyResult, Reporter, Status, apply_plan
 from reconciler.apply.preconditions import check_fresh
 from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
-from reconciler.cli.base import (
+from reconciler.cli.connect import connect_after_files
+from reconciler.cli.failures import command
+from reconciler.cli.options import (
     AdoptOpt,
     AllowEmptyOpt,
     ConfigOpt,
-    DetailedExitcodeOpt,
     EnvOpt,
     KeepLegacyOpt,
-    MaxConcurrentOpt,
     NoPruneOpt,
     ReadsOpt,
     TargetOpt,
     TasksOpt,
     TenantOpt,
-    TzOpt,
     VerboseOpt,
     WritesOpt,
-    app,
-    command,
-    connect,
-    echo_coloured,
-    err,
-    git_commit,
-    read_tree,
-    settings_for,
-    utc_now,
-    zone,
 )
-from reconciler.cli.connect import Tenant
-from reconciler.cli.planning import Reading, compute_plan, refuse_problems
+from reconciler.cli.output import echo_coloured, err
+from reconciler.cli.planning import PLAN_COLOURS, compute_plan, refuse_problems
 from reconciler.cli.progress import BarReporter, LineReporter, outcome_line
-from reconciler.config import Settings
+from reconciler.cli.settings import read_tree, settings_for
+from reconciler.cli.stamp import utc_now
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.guard import Guard
-from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.plan import Options, Plan
 from reconciler.planfile import load as load_saved_plan
-from reconciler.report import plan_json, plan_markdown, plan_text
-from reconciler.writer import check_target, write_file
+from reconciler.report import plan_text
 
 
-class PlanFormat(StrEnum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-
-
-def _connect(settings: Settings, read: Callable[[], object], *args: Any, **kwargs: Any) -> Tenant:
-    """`connect`, except that problems in the task files are reported before a connection error."""
-    try:
-        return connect(settings, *args, **kwargs)
-    except ReconcilerError:
-        read()
-        raise
-
-
-PLAN_COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "blue", "!": "magenta"}
-
-
-@app.command("plan")
-@command
-def plan_cmd(
-    tasks: TasksOpt = None,
-    config: ConfigOpt = None,
-    env: EnvOpt = None,
-    tenant: TenantOpt = None,
-    fmt: Annotated[
-        PlanFormat, typer.Option("--format", help="text, json or markdown.")
-    ] = PlanFormat.text,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Also save the plan as JSON, for `apply PLANFILE`.")
-    ] = None,
-    detailed_exitcode: DetailedExitcodeOpt = False,
-    adopt: AdoptOpt = False,
-    no_prune: NoPruneOpt = False,
-    keep_legacy: KeepLegacyOpt = False,
-    target: TargetOpt = None,
-    allow_empty: AllowEmptyOpt = False,
-    reads_per_minute: ReadsOpt = 1000,
-    tz: TzOpt = "UTC",
-    max_concurrent: MaxConcurrentOpt = DEFAULT_MAX_CONCURRENT,
-    verbose: VerboseOpt = False,
-) -> None:
-    """Show what apply would change in the tenant, without changing anything.
-
-    Before anything is written, preflight checks the plan against the tenant (apps exist and
-    may be reloaded, at most 10 tasks and one data-update task per app, no end in the past):
-    a problem makes plan exit 1.
-
-    Example: `reconciler plan --env prod --format markdown --out plan.json`
-    """
-    settings = settings_for(config, tasks, env, tenant)
-    read = functools.partial(read_tree, settings, allow_empty=allow_empty, echo=False)
-    options = Options(
-        marker=settings.marker,
-        adopt=adopt,
-        prune=not no_prune,
-        keep_legacy=keep_legacy,
-        targets=tuple(target or ()),
-        ignore_rules=settings.ignore,
-    )
-    if out is not None:
-        check_target(out)
-    zone(tz)
-    reading = Reading(zone_name=tz, max_concurrent=max_concurrent)
-    opened = _connect(settings, read, reads_per_minute)
-
-    async def run() -> tuple[Plan, Insight]:
-        async with opened.client:
-            plan, _, insight = await compute_plan(
-                read, opened, options, settings.default_owner, reading
-            )
-            return plan, insight
-
-    plan, insight = asyncio.run(run())
-    now = utc_now()
-    requests = opened.client.requests.total
-    if out is not None and not insight.problems:
-        _write_plan(out, plan, opened, now, requests, insight)
-    elif out is not None:
-        err(f"the plan has problems: not saved to {out}")
-    if fmt is PlanFormat.json:
-        typer.echo(
-            plan_json.render(
-                plan,
-                tenant=opened.url,
-                generated_at=now,
-                git_commit=git_commit(),
-                requests=dict(opened.client.requests.by_operation),
-                insight=insight,
-            )
-        )
-    elif fmt is PlanFormat.markdown:
-        typer.echo(
-            plan_markdown.render(plan, now=now, tenant=opened.label, insight=insight), nl=False
-        )
-    else:
-        echo_coloured(
-            plan_text.render(
-                plan, now=now, tenant=opened.label, requests=requests, insight=insight
-            ),
-            PLAN_COLOURS,
-        )
-    if verbose:
-        err(f"{requests} API request(s): {dict(opened.client.requests.by_operation)}")
-    refuse_problems(insight, listed=fmt is PlanFormat.text)
-    if detailed_exitcode and plan.has_changes:
-        raise typer.Exit(int(ExitCode.CHANGES))
-
-
-def _write_plan(
-    path: Path, plan: Plan, opened: Tenant, now: datetime, requests: int, insight: Insight
-) -> None:
-    text = plan_json.render(
-        plan,
-        tenant=opened.url,
-        generated_at=now,
-        git_commit=git_commit(),
-        requests=dict(opened.client.requests.by_operation),
-        insight=insight,
-    )
-    write_file(path, text)
-    err(f"saved the plan to {path}; apply it with: reconciler apply {path}")
+def _progress(
+    interactive: bool, total: int, lines: LineReporter
+) -> AbstractContextManager[Reporter]:
+    """A progress bar on a terminal; elsewhere one line per finished action."""
+    if interactive:
+        return BarReporter(total, Console())
+    return nullcontext(lines)
 
 
 def _read_saved(path: Path) -> bytes:
@@ -190,7 +62,6 @@ def _read_saved(path: Path) -> bytes:
         raise ReconcilerError(f"cannot read the saved plan {path}: {why}") from None
 
 
-@app.command("apply")
 @command
 def apply_cmd(
     planfile: Annotated[
@@ -259,7 +130,7 @@ def apply_cmd(
             targets=tuple(target or ()),
             ignore_rules=settings.ignore,
         )
-    opened = _connect(
+    opened = connect_after_files(
         settings,
         read if saved is None else lambda: None,
         reads_per_minute,
@@ -297,26 +168,13 @@ def apply_cmd(
                 if not typer.confirm("Apply these changes to the tenant?", default=False):
                     err("Apply cancelled: nothing was changed.")
                     raise typer.Exit(int(ExitCode.ERROR))
-            if interactive:
-                from rich.console import Console
-
-                with BarReporter(len(plan.changes), Console()) as bar:
-                    result = await apply_plan(
-                        plan,
-                        opened.client,
-                        marker=settings.marker,
-                        parallelism=parallelism,
-                        reporter=bar,
-                        live=live,
-                        adopt=adopt,
-                    )
-            else:
+            with _progress(interactive, len(plan.changes), reporter) as progress:
                 result = await apply_plan(
                     plan,
                     opened.client,
                     marker=settings.marker,
                     parallelism=parallelism,
-                    reporter=reporter,
+                    reporter=progress,
                     live=live,
                     adopt=adopt,
                 )

@@ -1,0 +1,108 @@
+"""Each command loads what it uses: run as a user runs it, `validate` never imports the HTTP client,
+the emulator, the reports' diff library or the terminal renderer, while `--help` still lists every
+command of the registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli.commands import COMMANDS
+from tests.conftest import APP_A
+
+PROBE = """
+import json, runpy, sys
+sys.argv = ["reconciler", *sys.argv[1:]]
+try:
+    runpy.run_module("reconciler", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+sys.stdout.flush()
+sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)}) + "\\n")
+"""
+
+NOT_FOR_VALIDATE = (
+    "httpx",
+    "httpcore",
+    "rich",
+    "deepdiff",
+    "asyncio",
+    "tenacity",
+    "reconciler.qlik",
+    "reconciler.emulator",
+    "reconciler.report.plan_text",
+    "reconciler.apply",
+    "typer.rich_utils",
+)
+
+
+def _run(cwd: Path, *args: str) -> tuple[int, set[str], str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("QLIK_", "RECONCILER_", "GITHUB_")) and k != "CI"
+    }
+    env.update(COLUMNS="200", NO_COLOR="1")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    _, _, tail = done.stderr.rpartition("\nMODULES ")
+    assert tail, done.stderr
+    found = json.loads(tail)
+    return found["code"], set(found["modules"]), done.stdout
+
+
+@pytest.fixture
+def one_task(tmp_path: Path) -> Path:
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "one.yaml").write_text(
+        f"name: Nightly\nreload: {{appId: {APP_A}}}\n"
+        "schedule: {cron: '0 2 * * *', timezone: Europe/Zurich}\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_validate_loads_neither_the_client_nor_the_terminal_renderer(
+    one_task: Path, fmt: str
+) -> None:
+    code, modules, out = _run(one_task, "validate", "--tasks", "tasks", "--format", fmt)
+    assert code == 0, out
+    loaded = sorted(
+        m
+        for m in modules
+        for banned in NOT_FOR_VALIDATE
+        if m == banned or m.startswith(banned + ".")
+    )
+    assert loaded == []
+    # The command's own module is loaded, the other commands' are not.
+    assert "reconciler.cli.validate" in modules
+    assert not {"reconciler.cli.plan", "reconciler.cli.drift", "reconciler.cli.apply"} & modules
+
+
+def test_validate_with_problems_still_loads_nothing_else(one_task: Path) -> None:
+    (one_task / "tasks" / "one.yaml").write_text("name: Nightly\nreload: {appId: nope}\n")
+    code, modules, _ = _run(one_task, "validate", "--tasks", "tasks")
+    assert code == 1
+    assert not {"httpx", "rich", "deepdiff", "asyncio"} & modules
+
+
+def test_help_lists_every_command_of_the_registry(tmp_path: Path) -> None:
+    code, _, out = _run(tmp_path, "--help")
+    assert code == 0
+    listed = [line.split()[1] for line in out.splitlines() if line.startswith("│ ")]
+    assert [name for name in listed if name in COMMANDS] == list(COMMANDS)
