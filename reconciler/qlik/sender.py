@@ -200,7 +200,7 @@ class Sender:
                 return attempt.response
             error = self._error(call, attempt, decision)
             if decision.step is Step.RETRY:
-                self.count_retry(call.operation, number, decision.wait, error, decision.reason)
+                self._count_retry(call.operation, number, decision.wait, error, decision.reason)
                 await self._sleep(decision.wait)
             if decision.look:
                 assert call.look is not None
@@ -249,7 +249,7 @@ class Sender:
             error = with_note(error, note)
         return error
 
-    def count_retry(
+    def _count_retry(
         self, operation: str, attempt: int, wait: float, error: ApiError, reason: str
     ) -> None:
         self.requests.retries += 1

@@ -211,6 +211,20 @@ ROWS = [
             notes=(AMBIGUOUS_NOTE, "gave up after 6 attempts; the task was not found"),
         ),
     ),
+    Row(
+        "POST that can look, at the command's deadline: look once more at once, then give up",
+        LOOKING,
+        LOST,
+        Attempts(2, 5.0, left=0.9),
+        Decision(
+            FAIL,
+            "no answer, the task may have been created: looking for it first",
+            look=True,
+            ambiguous=True,
+            notes=(AMBIGUOUS_NOTE, "gave up after 2 attempts; the task was not found"),
+            processed=True,
+        ),
+    ),
     # -- no answer
     Row("POST not sent: retried", Request("POST"), NO_CONNECTION, first(), Decision(RETRY, NO_CONNECTION.what, 0.5)),
     Row("GET answer lost: retried", Request("GET"), LOST, first(), Decision(RETRY, LOST.what, 0.5, processed=True)),
