@@ -2,7 +2,8 @@
 tenant differs from git, in plain words, with what to do about it.
 
 Pure: everything comes in as data; nothing is read or sent here. Modified, missing, removed and
-conflicting tasks are read off `build_plan`'s actions, so drift and plan never disagree. Terminology:
+conflicting tasks are read off `build_plan`'s actions, and the live task of each task of git off its
+matches, so drift and plan never disagree. Terminology:
 
 - finding: one way one task differs (a task may have several: disabled and failing, say).
 - drift: a finding that means the tenant does not match git (`--detailed-exitcode` exits 2).
@@ -32,7 +33,8 @@ from reconciler.drift_findings import (
 from reconciler.ignore import IgnoreRule
 from reconciler.load import LoadedTask
 from reconciler.owners import Owners, annotate
-from reconciler.plan import Action, Kind, Options, Plan, build_plan, is_managed
+from reconciler.ownership import is_managed
+from reconciler.plan import Action, Kind, Options, Plan, build_plan
 
 __all__ = [
     "ADVICE",
@@ -195,12 +197,12 @@ def build_report(
     options = Options(marker=marker, ignore_rules=ignore_rules)
     plan = build_plan(tasks, live, options, legacy=legacy)
     if owners is not None:
-        annotate(plan, tasks, live, owners, marker)
+        annotate(plan, tasks, live, owners)
     renamed = {r.name: r for r in hub_renames.find(plan)}
     report = DriftReport(plan=plan, runs_checked=runs is not None, strict=strict)
     report.warnings.extend(plan.warnings)
     managed = {str(d.get("id")): d for d in live if is_managed(d, marker)}
-    report.tasks.extend(_git_entries(tasks, plan, managed, marker, runs))
+    report.tasks.extend(_git_entries(tasks, plan, marker, runs))
     _renames(report.tasks, renamed, managed, runs)
     gone = {r.task_id for r in renamed.values()}
     for action in plan.of(Kind.DELETE):
@@ -295,34 +297,16 @@ def _who_changed(
 def _git_entries(
     tasks: Sequence[LoadedTask],
     plan: Plan,
-    managed: Mapping[str, Mapping[str, Any]],
     marker: str,
     runs: Mapping[str, Mapping[str, Any] | None] | None,
 ) -> list[TaskDrift]:
     """One entry per task of git, with the live task the plan matched it to (if any)."""
     own = {a.name: a for a in plan.actions if a.kind is not Kind.DELETE}
-    claimed = {a.task_id for a in plan.actions if a.task_id}
-    # A task the plan has no action for matches the oldest managed task of its name, else the one
-    # migrated from its legacy reload-task: the plan's own rules, for the tasks it left alone.
-    free: dict[str, list[Mapping[str, Any]]] = {}
-    for task_id, candidate in sorted(managed.items(), key=lambda item: _created(item[1])):
-        if task_id not in claimed:
-            free.setdefault(str(candidate.get("name")), []).append(candidate)
-    migrated = {
-        str(origin): candidate
-        for docs in free.values()
-        for candidate in docs
-        if (origin := (candidate.get("metadata") or {}).get("migratedFrom"))
-    }
     entries: list[TaskDrift] = []
     for task in tasks:
         action = own.get(task.name)
-        doc: Mapping[str, Any] | None = None
-        if action is None:
-            same = free.get(task.name)
-            doc = same[0] if same else migrated.get(task.spec.migrateFrom or "")
-        elif action.kind is not Kind.CONFLICT and action.task_id:
-            doc = managed.get(action.task_id)
+        match = plan.matches.get(task.name)
+        doc = match.live if match is not None and match.holds else None
         entry = TaskDrift(
             task.name,
             "git",
@@ -335,8 +319,3 @@ def _git_entries(
         entry.findings.extend([failing] if failing else [])
         entries.append(entry)
     return entries
-
-
-def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
-    meta = doc.get("metadata") or {}
-    return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))

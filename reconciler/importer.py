@@ -11,14 +11,12 @@ reference stays exact. Every file is checked by reading it back through the load
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler import apidoc, model, normalize, spellings, taskfile, validate
+from reconciler import apidoc, matching, model, normalize, spellings, taskfile, validate
 from reconciler.load import LoadResult, load_text
-from reconciler.ownership import is_managed
 from reconciler.triggers import schedule_of
 
 Form = Literal["short", "full"]
@@ -52,11 +50,6 @@ class ImportResult:
         return [i for i in self.imported if i.form == form]
 
 
-def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
-    meta = doc.get("metadata") or {}
-    return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))
-
-
 def import_tasks(
     live: Sequence[Mapping[str, Any]],
     *,
@@ -71,18 +64,15 @@ def import_tasks(
     """
     declared = declared or {}
     result = ImportResult()
-    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for doc in live:
-        groups[str(doc.get("name"))].append(doc)
+    listing = matching.Listing.of(live, marker)
     chosen: list[Mapping[str, Any]] = []
     names_by_id: dict[str, str] = {}
-    for name, group in groups.items():
-        group.sort(key=_created)
-        managed = [d for d in group if is_managed(d, marker)]
-        unmanaged = [d for d in group if not is_managed(d, marker)]
-        if name in declared:
-            # plan matches the oldest managed task of the name, else (with --adopt) the oldest other
-            names_by_id[str((managed or unmanaged)[0].get("id"))] = name
+    for name in dict.fromkeys(str(doc.get("name")) for doc in live):
+        unmanaged = listing.unmanaged.get(name, [])
+        group = sorted([*listing.managed.get(name, []), *unmanaged], key=matching.oldest_first)
+        holder = listing.by_name(name)
+        if name in declared and holder is not None:
+            names_by_id[str(holder.get("id"))] = name
             for doc in group if include_managed else unmanaged:
                 result.skipped.append(
                     NotImported(str(doc.get("id")), name, f"already declared in {declared[name]}")

@@ -18,7 +18,8 @@ from reconciler.apidoc import placeholder_name
 from reconciler.apps import AppFacts
 from reconciler.chains import run_finished_upstreams
 from reconciler.load import LoadedTask
-from reconciler.plan import Kind, Plan, is_managed
+from reconciler.ownership import is_managed
+from reconciler.plan import Kind, Plan
 from reconciler.preflight import PlanProblem
 from reconciler.reloads import Collision, Reloader, collisions, per_hour, reloaders_of, starts
 

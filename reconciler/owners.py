@@ -23,7 +23,6 @@ from reconciler.config import DefaultOwner
 from reconciler.disabled import by_hand, enabling_words
 from reconciler.errors import Problem
 from reconciler.load import LoadedTask
-from reconciler.ownership import is_managed
 from reconciler.plan import Action, Kind, Plan
 
 ACTING_STATUSES = frozenset({"active", "provisioned"})
@@ -222,10 +221,10 @@ def annotate(
     tasks: Sequence[LoadedTask],
     live: Sequence[Mapping[str, Any]],
     owners: Owners,
-    marker: str,
 ) -> None:
     """Give every action its owner before and after, the user it writes as, and add an update for
-    each task whose owner is not its declared owner while nothing else differs."""
+    each task whose owner is not its declared owner while nothing else differs (the live task of
+    each is the one the plan matched it to)."""
     by_id = {str(d.get("id")): d for d in live}
     for action in plan.actions:
         doc = by_id.get(action.task_id or "")
@@ -246,15 +245,11 @@ def annotate(
         if enables and code and not by_hand(str(code)):
             action.notes.append(enabling_words(str(code), writer.name))
     touched = {a.name for a in plan.actions}
-    oldest: dict[str, Mapping[str, Any]] = {}
-    for doc in sorted(live, key=_created, reverse=True):
-        if is_managed(doc, marker):
-            oldest[str(doc.get("name"))] = doc
     updates = [
         update
         for task in tasks
         if task.name not in touched
-        and (update := _owner_update(task, oldest.get(task.name), owners)) is not None
+        and (update := _owner_update(task, _held(plan, task.name), owners)) is not None
     ]
     first_delete = next(
         (i for i, a in enumerate(plan.actions) if a.kind is Kind.DELETE), len(plan.actions)
@@ -296,6 +291,7 @@ def acting_lookup(act_as: str) -> tuple[str, str]:
     return (field, value) if field in ("subject", "userId") else ("userId", act_as)
 
 
-def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
-    meta = doc.get("metadata") or {}
-    return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))
+def _held(plan: Plan, name: str) -> Mapping[str, Any] | None:
+    """The live task the plan matched the task of git `name` to, when it holds one."""
+    match = plan.matches.get(name)
+    return match.live if match is not None and match.holds else None

@@ -14,15 +14,13 @@ The plan's value types are owned by `reconciler.plan_values` and re-exported her
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from reconciler import apidoc, ignore, normalize
+from reconciler import apidoc, ignore, matching, normalize
 from reconciler.chains import ChainGraph, desired_graph, live_graph
 from reconciler.load import LoadedTask, paused_gc
-from reconciler.ownership import Verdict, is_managed, may_write, migrated_from
+from reconciler.matching import How, Match, oldest_first
 from reconciler.plan_values import Action, Kind, Options, Plan, RemoteTask
 
 __all__ = [
@@ -32,7 +30,6 @@ __all__ = [
     "Plan",
     "RemoteTask",
     "build_plan",
-    "is_managed",
 ]
 
 
@@ -44,26 +41,6 @@ FIELD_WORDS = {
     "keepActive": "keepActive",
 }
 """How the API's top-level fields are called in reasons: words a Qlik person uses."""
-
-
-def _created(doc: Mapping[str, Any]) -> tuple[str, str]:
-    meta = doc.get("metadata") or {}
-    return (str(meta.get("createdAt") or ""), str(doc.get("id") or ""))
-
-
-def live_ids(live: Iterable[Mapping[str, Any]], marker: str) -> dict[str, str]:
-    """Name → id of the managed live tasks (the oldest of a name): how upstream names resolve."""
-    ids: dict[str, str] = {}
-    for doc in sorted((d for d in live if is_managed(d, marker)), key=_created, reverse=True):
-        ids[str(doc.get("name"))] = str(doc.get("id"))
-    return ids
-
-
-@dataclass(slots=True)
-class _Match:
-    live: dict[str, Any] | None = None
-    how: str = ""  # "name", "rename", "migrated", "adopt"
-    detail: str = ""
 
 
 def build_plan(
@@ -85,58 +62,12 @@ def _build_plan(
 ) -> Plan:
     plan = Plan()
     marker = options.marker
-    managed: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    unmanaged: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    migrated: dict[str, dict[str, Any]] = {}
-    for doc in live:
-        held = dict(doc)
-        (managed if is_managed(held, marker) else unmanaged)[str(held.get("name"))].append(held)
-        origin = migrated_from(held)
-        if origin:
-            migrated[origin] = held
-    for group in (*managed.values(), *unmanaged.values()):
-        group.sort(key=_created)
-    plan.managed_count = sum(len(g) for g in managed.values())
+    found = matching.match(tasks, live, marker, adopt=options.adopt)
+    plan.matches = matches = found.matches
+    plan.managed_count = found.listing.managed_count
     legacy_by_id = {str(t.get("id")): dict(t) for t in legacy or []}
 
-    claimed: set[str] = set()
-    matches: dict[str, _Match] = {}
-    duplicates: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    desired_names = {t.name for t in tasks}
-    for task in tasks:
-        match = _Match()
-        own = managed.get(task.name, [])
-        if own:
-            match = _Match(own[0], "name")
-            duplicates.extend((extra, own[0]) for extra in own[1:])
-        if match.live is None:
-            for old in task.spec.renamedFrom:
-                candidates = [d for d in managed.get(old, []) if d["id"] not in claimed]
-                if candidates and old not in desired_names:
-                    match = _Match(candidates[0], "rename", old)
-                    duplicates.extend((extra, candidates[0]) for extra in candidates[1:])
-                    break
-        if match.live is None and task.spec.migrateFrom in migrated:
-            candidate = migrated[str(task.spec.migrateFrom)]
-            if candidate["id"] not in claimed:
-                verdict = may_write(
-                    candidate,
-                    marker,
-                    adopt=options.adopt,
-                    name=task.name,
-                    migrate_from=task.spec.migrateFrom,
-                )
-                how = {Verdict.MANAGED: "migrated", Verdict.ADOPT: "adopt"}.get(verdict, "conflict")
-                match = _Match(candidate, how, "migrated")
-        if match.live is None and unmanaged.get(task.name):
-            holder = unmanaged[task.name][0]
-            verdict = may_write(holder, marker, adopt=options.adopt, name=task.name)
-            match = _Match(holder, "adopt" if verdict is Verdict.ADOPT else "conflict")
-        if match.live is not None:
-            claimed.add(str(match.live["id"]))
-        matches[task.name] = match
-
-    ids = {name: str(m.live["id"]) for name, m in matches.items() if m.live and m.how != "conflict"}
+    ids = found.ids()
     graph = desired_graph(tasks)
     by_name = {t.name: t for t in tasks}
     creates: list[Action] = []
@@ -146,12 +77,12 @@ def _build_plan(
         match = matches[task.name]
         desired = apidoc.build(task, ids, marker)
         ups = [u for u in graph.upstreams.get(task.name, []) if u in by_name]
-        if match.how == "conflict":
+        if match.how is How.CONFLICT:
             assert match.live is not None
             holds = (
                 f"an unmanaged task already migrated from legacy reload-task "
                 f"{task.spec.migrateFrom} exists ({match.live.get('name')!r}, id {match.live['id']})"
-                if match.detail == "migrated"
+                if match.migrated
                 else f"an unmanaged task with this name exists (id {match.live['id']})"
             )
             updates.append(
@@ -171,7 +102,7 @@ def _build_plan(
         action = _update(task, desired, match, ups, again, options.ignore_rules, ignored)
         plan.ignored += len(ignored)
         ignored.clear()
-        if action is not None and match.detail == "migrated":
+        if action is not None and match.migrated:
             action.migrate_from = task.spec.migrateFrom
         pending_legacy = _pending_legacy(task, match.live, legacy_by_id, options)
         if action is None and pending_legacy:
@@ -189,7 +120,7 @@ def _build_plan(
             action.delete_legacy = pending_legacy
             updates.append(action)
 
-    deletes = _deletes(live, managed, claimed, duplicates, options)
+    deletes = _deletes(live, found, options)
     order = graph.order()
     rank = {name: i for i, name in enumerate(order)}
     creates.sort(key=lambda a: rank.get(a.name, len(rank)))
@@ -209,9 +140,9 @@ def _build_plan(
     held_by_git = {
         id(m.live)
         for m in matches.values()
-        if m.live is not None and m.how in ("adopt", "conflict")
+        if m.live is not None and m.how in (How.ADOPT, How.CONFLICT)
     }
-    for name, group in sorted(unmanaged.items()):
+    for name, group in sorted(found.listing.unmanaged.items()):
         for doc in group:
             if id(doc) in held_by_git:
                 continue
@@ -269,7 +200,7 @@ def _create(
 def _update(
     task: LoadedTask,
     desired: dict[str, Any],
-    match: _Match,
+    match: Match,
     ups: list[str],
     rendered: Callable[[], dict[str, Any]],
     rules: Sequence[ignore.IgnoreRule] = (),
@@ -285,7 +216,7 @@ def _update(
     want = normalize.normalize(desired, in_place=True)
     fields = normalize.changed_fields(want, have)
     pointers = ignore.pointers_for(rules, task.name) if fields else []
-    if match.how == "adopt":  # adoption adds the marker: annotations are never ignored then
+    if match.how is How.ADOPT:  # adoption adds the marker: annotations are never ignored then
         pointers = [p for p in pointers if p[0] != "annotations"]
     if pointers:
         want_seen, have_seen = normalize.copy_doc(want), normalize.copy_doc(have)
@@ -296,11 +227,13 @@ def _update(
     desired = rendered()
     detail = ", ".join(FIELD_WORDS.get(f, f) for f in fields)
     others = ", ".join(FIELD_WORDS.get(f, f) for f in fields if f != "name")
-    if match.how == "rename":
-        reason = f"renamed from {match.detail!r}" + (f"; also changes {others}" if others else "")
-    elif match.how == "adopt":
+    if match.how is How.RENAME:
+        reason = f"renamed from {match.renamed_from!r}" + (
+            f"; also changes {others}" if others else ""
+        )
+    elif match.how is How.ADOPT:
         reason = f"adopt the unmanaged task of this name (it gets the marker); changes {detail}"
-    elif match.how == "migrated":
+    elif match.how is How.MIGRATED:
         reason = f"the task migrated from the legacy reload-task differs from git: {detail}"
     else:
         reason = f"differs from git: {detail}"
@@ -343,22 +276,20 @@ def _pending_legacy(
 
 def _deletes(
     live: Sequence[Mapping[str, Any]],
-    managed: Mapping[str, list[dict[str, Any]]],
-    claimed: set[str],
-    duplicates: Iterable[tuple[dict[str, Any], dict[str, Any]]],
+    found: matching.Matching,
     options: Options,
 ) -> list[Action]:
     reasons: dict[str, tuple[dict[str, Any], str]] = {}
-    for extra, kept in duplicates:
+    for extra, kept in found.duplicates:
         reasons[str(extra["id"])] = (
             extra,
             f"duplicate of {kept['id']} (same name, managed); keeping the oldest, created "
-            f"{_created(kept)[0] or 'earlier'}",
+            f"{oldest_first(kept)[0] or 'earlier'}",
         )
     if options.prune:
-        for group in managed.values():
+        for group in found.listing.managed.values():
             for doc in group:
-                if str(doc["id"]) not in claimed and str(doc["id"]) not in reasons:
+                if str(doc["id"]) not in found.claimed and str(doc["id"]) not in reasons:
                     reasons[str(doc["id"])] = (
                         doc,
                         "managed by this tool, but no task file declares it any more",

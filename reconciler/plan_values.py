@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler import ignore
+from reconciler.matching import Match
 
 
 class Kind(StrEnum):
@@ -154,12 +155,17 @@ class RemoteTask:
 
 @dataclass(slots=True)
 class Plan:
+    """The actions apply takes, in order, and what the plan saw: the live tasks it lists without
+    acting on them, and which live task each desired task is (`matches`, by desired name: those
+    with nothing to change too; a plan read from a file has none)."""
+
     actions: list[Action] = field(default_factory=list)
     unmanaged: list[RemoteTask] = field(default_factory=list)
     legacy: list[RemoteTask] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     managed_count: int = 0
     ignored: int = 0  # differences that ignoreDifferences says are not changes
+    matches: dict[str, Match] = field(default_factory=dict)
 
     def of(self, kind: Kind) -> list[Action]:
         return [a for a in self.actions if a.kind is kind]

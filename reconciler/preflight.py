@@ -28,7 +28,8 @@ from reconciler.chains import run_finished_upstreams
 from reconciler.errors import GuardRefusedError, Problem
 from reconciler.guard import Guard
 from reconciler.load import LoadedTask
-from reconciler.plan import Action, Kind, Plan, is_managed
+from reconciler.ownership import is_managed
+from reconciler.plan import Action, Kind, Plan
 from reconciler.taskdoc import app_of
 from reconciler.triggers import schedule_of, trigger_of
 

@@ -76,7 +76,7 @@ def planned(text: str, live: list[Doc], identities: Identities, adopt: bool = Fa
     tasks = tasks_from(text)
     plan = build_plan(tasks, live, Options(marker=MARKER, adopt=adopt))
     owners = Owners.of(identities, declared_owners(tasks, None))
-    annotate(plan, tasks, live, owners, MARKER)
+    annotate(plan, tasks, live, owners)
     return plan
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from reconciler import normalize
 from reconciler.apply.port import TaskClient
 from reconciler.errors import ApiError, ReconcilerError
+from reconciler.matching import oldest_first
 from reconciler.ownership import is_managed
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -89,10 +90,7 @@ async def find_created_task(
         found.append(task)
     if not found:
         return None
-    found.sort(
-        key=lambda t: (str((t.get("metadata") or {}).get("createdAt") or ""), str(t.get("id")))
-    )
-    return found[0]
+    return min(found, key=oldest_first)
 
 
 async def marker_lost(

@@ -31,7 +31,7 @@ from reconciler.desired import Desired
 from reconciler.drift import DriftReport, build_report
 from reconciler.errors import ApiError, ExitCode
 from reconciler.ignore import IgnoreRule
-from reconciler.plan import is_managed
+from reconciler.ownership import is_managed
 from reconciler.qlik import users
 from reconciler.qlik.apps import AppReader
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text

@@ -68,7 +68,7 @@ async def compute_plan(
         )
         if problems:
             raise ProblemsFound(problems)
-        annotate(plan, desired.tasks, live, owners, options.marker)
+        annotate(plan, desired.tasks, live, owners)
         hub_renames.mark(plan)
     files_said = len(plan.warnings)  # the task files' warnings go here, once preflight is known
     if legacy is None and any(t.spec.migrateFrom for t in desired.tasks):

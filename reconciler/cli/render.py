@@ -16,7 +16,7 @@ from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt
 from reconciler.cli.output import dump_yaml
 from reconciler.cli.settings import read_tree, settings_for
 from reconciler.errors import ReconcilerError
-from reconciler.plan import live_ids
+from reconciler.matching import managed_ids
 from reconciler.profile import to_wire
 
 
@@ -62,7 +62,7 @@ def render_cmd(
             async with opened.client:
                 return await opened.client.list_tasks()
 
-        ids = live_ids(asyncio.run(listing()), settings.marker)
+        ids = managed_ids(asyncio.run(listing()), settings.marker)
     docs = [
         to_wire(apidoc.build(t, ids, settings.marker), settings.marker, settings.profile)
         for t in chosen

@@ -20,7 +20,8 @@ from reconciler.cli.stamp import utc_now
 from reconciler.errors import ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT
 from reconciler.load import LoadedTask
-from reconciler.plan import is_managed, live_ids
+from reconciler.matching import managed_ids
+from reconciler.ownership import is_managed
 from reconciler.qlik.apps import AppReader
 from reconciler.qlik.client import TenantClient
 from reconciler.reloads import Durations, durations_of, reloaders_of, starts, unscheduled
@@ -147,7 +148,7 @@ async def _durations(client: TenantClient, docs: list[dict[str, Any]]) -> dict[s
 
 def _docs(tasks: Sequence[LoadedTask], live: list[dict[str, Any]], marker: str) -> Docs:
     """git's tasks as documents (with their live ids), then the tenant's other tasks."""
-    ids = live_ids(live, marker)
+    ids = managed_ids(live, marker)
     docs: Docs = []
     for task in tasks:
         doc = apidoc.build(task, ids, marker)
