@@ -214,8 +214,7 @@ class Sender:
         """A 429's wait: counted towards the command's bound, then imposed on the whole tier."""
         tier = tier_for(call.method)
         if decision.hold is not None:
-            blocked = self._throttle.buckets[tier].blocked_until
-            self.budget.hold(call.what, decision.hold, blocked)
+            self.budget.hold(call.what, decision.hold, self._throttle.blocked_until(tier))
         if decision.block is not None:
             self._throttle.block(tier, decision.block)
 

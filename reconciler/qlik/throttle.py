@@ -151,6 +151,10 @@ class Throttle:
     def block(self, tier: Tier, seconds: float) -> None:
         self.buckets[tier].block(self._clock(), seconds)
 
+    def blocked_until(self, tier: Tier) -> float:
+        """When the tier's current block ends (in the past if it is not blocked)."""
+        return self.buckets[tier].blocked_until
+
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """`Retry-After` in seconds: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); None if absent
