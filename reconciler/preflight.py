@@ -117,7 +117,7 @@ def final_docs(
         elif action.kind is Kind.UPDATE and action.task_id in by_id:
             by_id[action.task_id] = {**by_id[action.task_id], **(action.after or {})}
             acted[action.task_id] = action
-        elif action.kind in (Kind.CREATE, Kind.MIGRATE) and action.after is not None:
+        elif action.creates and action.after is not None:
             out.append((dict(action.after), action))
     return [(doc, acted.get(task_id)) for task_id, doc in by_id.items()] + out
 

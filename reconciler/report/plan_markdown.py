@@ -139,7 +139,7 @@ def _details(
         out += "Changes:\n\n" + fenced(diff, "diff") + "\n"
     if action.patch:
         out += "JSON Patch (what apply sends):\n\n" + fenced(_json(action.patch), "json") + "\n"
-    elif action.kind in (Kind.CREATE, Kind.MIGRATE) and action.after:
+    elif action.creates and action.after:
         out += "Task document (what apply sends):\n\n" + fenced(_json(action.after), "json") + "\n"
     return out + "</details>\n\n"
 

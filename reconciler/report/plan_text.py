@@ -237,7 +237,7 @@ def schedule_lines(action: Action, now: datetime) -> list[str]:
     """Schedule words and the next three runs: after apply for a create, now for a delete, both
     for an update that changes the schedule."""
     before, after = action.before or {}, action.after or {}
-    if action.kind in (Kind.CREATE, Kind.MIGRATE):
+    if action.creates:
         sched = schedule_of(after)
         if sched is None:
             return []
@@ -294,7 +294,7 @@ def what_lines(
 ) -> list[str]:
     """In words: what a created or deleted task is, or what an update changes; with schedules."""
     runs = schedule_lines(action, now)
-    if action.kind in (Kind.CREATE, Kind.MIGRATE) and action.after:
+    if action.creates and action.after:
         return task_lines(action.after, names, runs, apps)
     if action.kind is Kind.DELETE and action.before:
         return task_lines(action.before, names, runs, apps)
