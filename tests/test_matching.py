@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler import matching
-from reconciler.load import LoadedTask, LoadResult, load_text
+from reconciler.load import LoadedTask, LoadResult, load_text, load_tree
 from reconciler.matching import How
+from reconciler.plan import Options, build_plan
 
 MARKER = "managed-by:qlik-task-reconciler"
 
@@ -222,3 +224,15 @@ def test_holds_is_false_for_a_conflict_and_for_no_task() -> None:
     found = matching.match([_desired("A"), _desired("B"), _desired("C")], live, MARKER)
     assert {n: m.holds for n, m in found.matches.items()} == {"A": False, "B": True, "C": False}
     assert found.ids() == {"B": "t2"}
+
+
+def test_the_plan_carries_the_match_of_every_task_those_with_nothing_to_change_too() -> None:
+    case = Path(__file__).parent / "cases" / "plan" / "matching-tenant-no-changes"
+    loaded = load_tree(case / "tasks", {}, root=case)
+    live = json.loads((case / "live.json").read_text())
+    plan = build_plan(loaded.tasks, live, Options(marker=MARKER))
+    assert plan.actions == []
+    assert {name: (m.how, m.task_id) for name, m in plan.matches.items()} == {
+        "Sales ETL": (How.NAME, "t-etl"),
+        "Dashboard": (How.NAME, "t-dash"),
+    }
