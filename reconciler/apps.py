@@ -31,7 +31,7 @@ class AppFacts:
         if answer is None:
             return cls(app_id, exists=False)
         attributes = answer.get("attributes")
-        name = attributes.get("name") if isinstance(attributes, Mapping) else None
+        name = (attributes if isinstance(attributes, Mapping) else answer).get("name")
         privileges = answer.get("privileges")
         may_reload = (
             any(isinstance(p, str) and p.lower() == RELOAD for p in privileges)

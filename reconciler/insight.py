@@ -2,7 +2,8 @@
 names, every live task's name, preflight problems, the chained tasks a schedule change moves, and
 the reloads of the next day before and after the change.
 
-Pure: the plan, the task files, the live and legacy listings, the app facts and `now` are passed in.
+Pure: the plan, the task files, the live state (`live.Live`: tasks, legacy reload-tasks, apps) and
+`now` are passed in.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from reconciler import preflight
 from reconciler.apidoc import placeholder_name
 from reconciler.apps import AppFacts
 from reconciler.chains import run_finished_upstreams
+from reconciler.live import Live
 from reconciler.load import LoadedTask
 from reconciler.ownership import is_managed
 from reconciler.plan import Kind, Plan
@@ -59,9 +61,7 @@ class Insight:
 def build(
     tasks: Sequence[LoadedTask],
     plan: Plan,
-    live: Sequence[Mapping[str, Any]],
-    legacy: Sequence[Mapping[str, Any]] | None,
-    apps: Mapping[str, AppFacts],
+    state: Live,
     *,
     now: datetime,
     marker: str,
@@ -69,7 +69,9 @@ def build(
     zone: str,
     max_concurrent: int = DEFAULT_MAX_CONCURRENT,
 ) -> tuple[Insight, list[str]]:
-    """The insight of `plan`, and the preflight warnings to add to the plan's own."""
+    """The insight of `plan` against the live state it was made from (its tasks, legacy
+    reload-tasks and the apps read for it), and the preflight warnings to add to the plan's own."""
+    live, legacy, apps = state.tasks, state.legacy, state.apps
     checked = preflight.check(tasks, plan, live, legacy, apps, now=now, marker=marker)
     insight = Insight(
         apps=dict(apps),

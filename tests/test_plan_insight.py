@@ -12,6 +12,7 @@ import pytest
 
 from reconciler import insight, model
 from reconciler.apps import AppFacts
+from reconciler.live import Live
 from reconciler.plan import Options, build_plan
 from reconciler.reloads import Reloader, collisions, durations_of, per_hour, starts
 from reconciler.report import plan_markdown, plan_text
@@ -30,9 +31,8 @@ APPS = {
 def _insight(text: str, live_docs: list[dict[str, Any]]) -> tuple[Any, insight.Insight]:
     tasks = tasks_from(text)
     plan = build_plan(tasks, live_docs, Options(marker=MARKER))
-    found, warnings = insight.build(
-        tasks, plan, live_docs, [], APPS, now=NOW, marker=MARKER, tz=UTC, zone="UTC"
-    )
+    state = Live(tasks=live_docs, legacy=[], apps=dict(APPS))
+    found, warnings = insight.build(tasks, plan, state, now=NOW, marker=MARKER, tz=UTC, zone="UTC")
     plan.warnings.extend(warnings)
     return plan, found
 
@@ -112,8 +112,9 @@ schedule: {{recurrence: "RRULE:FREQ=DAILY;BYHOUR=3;BYMINUTE=0;BYSECOND=0"}}
     )
     tasks = tasks_from(three)
     plan = build_plan(tasks, [], Options(marker=MARKER))
+    state = Live(tasks=[], legacy=[], apps=dict(APPS))
     found, _ = insight.build(
-        tasks, plan, [], [], APPS, now=NOW, marker=MARKER, tz=UTC, zone="UTC", max_concurrent=2
+        tasks, plan, state, now=NOW, marker=MARKER, tz=UTC, zone="UTC", max_concurrent=2
     )
     assert found.day is not None
     kinds = {(c.kind, new) for c, new in found.day.collisions}

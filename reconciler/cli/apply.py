@@ -38,6 +38,7 @@ from reconciler.cli.settings import read_tree, settings_for
 from reconciler.cli.stamp import utc_now
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.guard import Guard
+from reconciler.live import LiveReader
 from reconciler.plan import Options, Plan
 from reconciler.planfile import load as load_saved_plan
 from reconciler.report import plan_text
@@ -145,11 +146,11 @@ def apply_cmd(
                     raise ReconcilerError(
                         f"the plan was made for {header.get('tenant')}, not {opened.url}; make a new plan"
                     )
-                live = await opened.client.list_tasks()
+                live = await LiveReader(opened.client).tasks()
                 check_fresh(saved, live)
                 plan = saved
             else:
-                plan, live, insight = await compute_plan(
+                plan, state, insight = await compute_plan(
                     read, opened, options, settings.default_owner
                 )
                 echo_coloured(
@@ -157,6 +158,7 @@ def apply_cmd(
                     PLAN_COLOURS,
                 )
                 refuse_problems(insight, listed=True)
+                live = state.tasks
             if not plan.changes:
                 return plan, None
             guard.check(plan, live, marker=settings.marker)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -29,17 +28,14 @@ from reconciler.cli.stamp import git_commit, utc_now
 from reconciler.config import DefaultOwner
 from reconciler.desired import Desired
 from reconciler.drift import DriftReport, build_report
-from reconciler.errors import ApiError, ExitCode
+from reconciler.errors import ExitCode
 from reconciler.ignore import IgnoreRule
+from reconciler.live import LiveReader
 from reconciler.ownership import is_managed
 from reconciler.qlik import users
-from reconciler.qlik.apps import AppReader
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
 from reconciler.report.drift_text import app_changes
 from reconciler.writer import check_target, write_file
-
-RUNS_AT_ONCE = 8
-"""Last-run requests in flight at once with --runs (the client's read rate limit still applies)."""
 
 
 class DriftFormat(StrEnum):
@@ -47,33 +43,6 @@ class DriftFormat(StrEnum):
     json = "json"
     markdown = "markdown"
     junit = "junit"
-
-
-async def _legacy(tenant: Tenant, warnings: list[str]) -> list[dict[str, Any]] | None:
-    """The legacy reload-tasks, or None when the tenant has none to show (404) or hides them
-    (403): drift is a report, and the rest of it is still worth having."""
-    try:
-        return await tenant.client.list_legacy_reload_tasks()
-    except ApiError as exc:
-        if exc.status != 403:
-            raise
-        warnings.append(f"legacy reload-tasks cannot be read ({exc.one_line()}); not reported")
-        return None
-
-
-async def _last_runs(
-    tenant: Tenant, live: list[dict[str, Any]], marker: str
-) -> dict[str, Mapping[str, Any] | None]:
-    """`GET .../runs/last` for every managed task, a few at a time."""
-    gate = asyncio.Semaphore(RUNS_AT_ONCE)
-    ids = [str(doc["id"]) for doc in live if is_managed(doc, marker) and doc.get("id")]
-
-    async def one(task_id: str) -> Mapping[str, Any] | None:
-        async with gate:
-            return await tenant.client.last_run(task_id)
-
-    found = await asyncio.gather(*(one(task_id) for task_id in ids))
-    return dict(zip(ids, found, strict=True))
 
 
 async def compute_drift(
@@ -87,10 +56,14 @@ async def compute_drift(
     default_owner: DefaultOwner | None = None,
 ) -> DriftReport:
     """Read the tenant (GET only) and compare it with `desired`."""
-    live = await tenant.client.list_tasks()
-    warnings: list[str] = []
-    legacy = await _legacy(tenant, warnings)
-    last = await _last_runs(tenant, live, marker) if runs else None
+    reader = LiveReader(tenant.client)
+    live = await reader.tasks()
+    legacy = await reader.legacy()
+    last = None
+    if runs:  # `GET .../runs/last` for every managed task
+        last = await reader.last_runs(
+            [str(doc["id"]) for doc in live if is_managed(doc, marker) and doc.get("id")]
+        )
     # Owners and who changed a task, by name; drift reads only, so nobody is acted as here.
     owners, unowned = await users.plan_owners(
         tenant.client, desired.tasks, live, default_owner, check_acting=False
@@ -109,12 +82,11 @@ async def compute_drift(
     findings = [f for t in report.tasks for f in t.findings]
     named = sorted({a for f in findings for a in app_ids_in(f.message)} | app_changes(report))
     if named:
-        apps = await AppReader(tenant.client).read(named)
+        apps = await reader.apps(named)
         for finding in findings:
             finding.message = with_app_names(finding.message, apps)
         report.apps = apps
     report.warnings.extend(str(w) for w in desired.warnings)
-    report.warnings.extend(warnings)
     report.warnings.extend(str(p) for p in unowned)
     return report
 

@@ -15,7 +15,7 @@ from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt
 from reconciler.cli.settings import read_tree, settings_for
 from reconciler.desired import Desired
-from reconciler.qlik.apps import AppReader
+from reconciler.live import LiveReader
 from reconciler.report import graph as graph_report
 from reconciler.taskdoc import app_of
 
@@ -55,7 +55,7 @@ def graph_cmd(
 
         async def read() -> dict[str, AppFacts]:
             async with opened.client:
-                return await AppReader(opened.client).read(wanted)
+                return await LiveReader(opened.client).apps(wanted)
 
         apps = asyncio.run(read())
     typer.echo(_render_graph(desired, docs, apps, fmt), nl=False)

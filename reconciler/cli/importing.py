@@ -22,12 +22,13 @@ from reconciler.cli.writing import (
     schema_path,
     write_all,
 )
+from reconciler.live import LiveReader
 from reconciler.load import display_path
 
 
 async def _live_tasks(opened: Tenant) -> list[dict[str, Any]]:
     async with opened.client:
-        return await opened.client.list_tasks()
+        return await LiveReader(opened.client).tasks()
 
 
 @command

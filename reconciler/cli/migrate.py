@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,8 +27,8 @@ from reconciler.cli.writing import (
     write_all,
 )
 from reconciler.errors import ReconcilerError
+from reconciler.live import LiveReader
 from reconciler.load import display_path
-from reconciler.qlik.client import TenantClient
 
 
 def _read_dump(path: Path) -> list[dict[str, Any]]:
@@ -47,20 +46,6 @@ def _read_dump(path: Path) -> list[dict[str, Any]]:
         raise ReconcilerError(f"{path}: {exc}") from None
 
 
-def _app_name(app: Mapping[str, Any] | None) -> str | None:
-    if not app:
-        return None
-    attributes = app.get("attributes")
-    name = (attributes if isinstance(attributes, dict) else app).get("name")
-    return name.strip() if isinstance(name, str) and name.strip() else None
-
-
-async def _app_names(client: TenantClient, app_ids: set[str]) -> dict[str, str]:
-    ordered = sorted(app_ids)
-    apps = await asyncio.gather(*(client.get_app(app_id) for app_id in ordered))
-    return {a: n for a, app in zip(ordered, apps, strict=True) if (n := _app_name(app))}
-
-
 @dataclass(slots=True)
 class _Legacy:
     """What migrate learned from the tenant (or the dump)."""
@@ -73,13 +58,15 @@ class _Legacy:
 
 async def _read_tenant(opened: Tenant, dumped: list[dict[str, Any]] | None) -> _Legacy:
     async with opened.client:
+        reader = LiveReader(opened.client)
         legacy = dumped
         if legacy is None:
-            legacy = await opened.client.list_legacy_reload_tasks()
+            legacy = await reader.legacy()
             if legacy is None:
                 return _Legacy(None)
-        live = await opened.client.list_tasks()
-        names = await _app_names(opened.client, {str(t["appId"]) for t in legacy if t.get("appId")})
+        live = await reader.tasks()
+        apps = await reader.apps(sorted({str(t["appId"]) for t in legacy if t.get("appId")}))
+    names = {a: n for a, facts in apps.items() if (n := facts.name.strip())}
     migrated_to = {
         str(origin): str(t.get("name"))
         for t in live

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler import hub_renames, preflight
 from reconciler.cli.connect import Tenant
@@ -18,11 +17,11 @@ from reconciler.desired import Desired
 from reconciler.errors import ProblemsFound, ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.insight import build as build_insight
+from reconciler.live import Live, LiveReader
 from reconciler.load import paused_gc
 from reconciler.owners import annotate
 from reconciler.plan import Options, Plan, build_plan
 from reconciler.qlik import users
-from reconciler.qlik.apps import AppReader
 
 PLAN_COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "blue", "!": "magenta"}
 """The colour of a plan's line on a terminal, by its leading symbol."""
@@ -42,15 +41,16 @@ async def compute_plan(
     options: Options,
     default_owner: DefaultOwner | None = None,
     reading: Reading = Reading(),
-) -> tuple[Plan, list[dict[str, Any]], Insight]:
-    """The plan, the live listing it was made from, and what it knows of the tenant (apps,
+) -> tuple[Plan, Live, Insight]:
+    """The plan, the live state it was made from, and what it knows of the tenant (apps,
     preflight problems, impact, the day's reloads).
 
     The task files are read (`read`, in a thread) while the listing's pages arrive: a plan takes
     about as long as the longer of the two, not their sum. Problems in the task files are
     reported before any error of the tenant, as when they were read first."""
+    reader = LiveReader(tenant.client)
     with paused_gc():  # thousands of documents are built here, none of them cyclic
-        listing = asyncio.create_task(tenant.client.list_tasks())
+        listing = asyncio.create_task(reader.tasks())
         try:
             desired = await asyncio.to_thread(read)
         except BaseException:
@@ -58,9 +58,8 @@ async def compute_plan(
             await asyncio.gather(listing, return_exceptions=True)
             raise
         live = await listing
-        legacy = None
-        if any(t.spec.migrateFrom for t in desired.tasks):
-            legacy = await tenant.client.list_legacy_reload_tasks()
+        migrates = any(t.spec.migrateFrom for t in desired.tasks)
+        legacy = await reader.legacy() if migrates else None
         plan = build_plan(desired.tasks, live, options, legacy=legacy)
         # Owners by name, and writes as declared owners: refused before anything is written.
         owners, problems = await users.plan_owners(
@@ -71,22 +70,17 @@ async def compute_plan(
         annotate(plan, desired.tasks, live, owners)
         hub_renames.mark(plan)
     files_said = len(plan.warnings)  # the task files' warnings go here, once preflight is known
-    if legacy is None and any(t.spec.migrateFrom for t in desired.tasks):
+    if legacy is None and migrates:
         plan.warnings.append(
             "this tenant has no legacy reload-tasks endpoint: migrateFrom is ignored"
         )
     # Legacy reload-tasks count toward an app's 10 tasks and reload too: read them for preflight
     # and the day's reloads even when no task file migrates one (the plan does not list them then).
-    counted = legacy
-    if counted is None and not any(t.spec.migrateFrom for t in desired.tasks):
-        counted = await tenant.client.list_legacy_reload_tasks()
-    apps = await AppReader(tenant.client).read(preflight.apps_to_read(plan, live, counted))
+    await reader.apps(preflight.apps_to_read(plan, live, await reader.legacy()))
     insight, warnings = build_insight(
         desired.tasks,
         plan,
-        live,
-        counted,
-        apps,
+        reader.live,
         now=utc_now(),
         marker=options.marker,
         tz=zone(reading.zone_name),
@@ -98,7 +92,7 @@ async def compute_plan(
         err(warning)
     plan.warnings[files_said:files_said] = said
     plan.warnings.extend(warnings)
-    return plan, live, insight
+    return plan, reader.live, insight
 
 
 def refuse_problems(insight: Insight, *, listed: bool) -> None:

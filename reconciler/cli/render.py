@@ -16,6 +16,7 @@ from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt
 from reconciler.cli.output import dump_yaml
 from reconciler.cli.settings import read_tree, settings_for
 from reconciler.errors import ReconcilerError
+from reconciler.live import LiveReader
 from reconciler.matching import managed_ids
 from reconciler.profile import to_wire
 
@@ -60,7 +61,7 @@ def render_cmd(
 
         async def listing() -> list[dict[str, Any]]:
             async with opened.client:
-                return await opened.client.list_tasks()
+                return await LiveReader(opened.client).tasks()
 
         ids = managed_ids(asyncio.run(listing()), settings.marker)
     docs = [

@@ -4,7 +4,7 @@ tenant's unmanaged tasks and legacy reload-tasks, in one time zone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -19,17 +19,15 @@ from reconciler.cli.settings import read_tree, settings_for, zone
 from reconciler.cli.stamp import utc_now
 from reconciler.errors import ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT
+from reconciler.live import LiveReader
 from reconciler.load import LoadedTask
 from reconciler.matching import managed_ids
 from reconciler.ownership import is_managed
-from reconciler.qlik.apps import AppReader
-from reconciler.qlik.client import TenantClient
 from reconciler.reloads import Durations, durations_of, reloaders_of, starts, unscheduled
 from reconciler.report import reloads_text
 
 RUNS_PER_TASK = 20
 """Recent runs read per task with --runs."""
-RUN_READS_AT_ONCE = 8
 
 Docs = list[tuple[dict[str, Any], str]]
 
@@ -87,14 +85,15 @@ def schedule_cmd(
         async def read() -> None:
             nonlocal live, legacy, docs, reloaders, apps, measured
             async with opened.client:
-                live = await opened.client.list_tasks()
-                legacy = await opened.client.list_legacy_reload_tasks() or []
+                reader = LiveReader(opened.client)
+                live = await reader.tasks()
+                legacy = await reader.legacy() or []
                 docs = _docs(desired.tasks, live, marker)
                 reloaders = reloaders_of(docs, legacy)
-                wanted = sorted({r.app for r in reloaders if r.app})
-                apps = await AppReader(opened.client).read(wanted)
+                apps = await reader.apps(sorted({r.app for r in reloaders if r.app}))
                 if runs:
-                    measured = await _durations(opened.client, [d for d, _ in docs])
+                    ids = [str(d["id"]) for d, _ in docs if d.get("id")]
+                    measured = _durations(await reader.runs(ids, RUNS_PER_TASK))
 
         asyncio.run(read())
     found = starts(reloaders, begin, end, {k: d.p90 for k, d in (measured or {}).items()})
@@ -133,17 +132,10 @@ def _begin(start: str | None) -> datetime:
     return begin.replace(tzinfo=UTC) if begin.tzinfo is None else begin
 
 
-async def _durations(client: TenantClient, docs: list[dict[str, Any]]) -> dict[str, Durations]:
-    """p50/p90 of the recent runs of every live task, a few tasks at a time."""
-    slots = asyncio.Semaphore(RUN_READS_AT_ONCE)
-    ids = [str(d["id"]) for d in docs if d.get("id")]
-
-    async def one(task_id: str) -> Durations | None:
-        async with slots:
-            return durations_of(await client.list_runs(task_id, max_runs=RUNS_PER_TASK))
-
-    found = await asyncio.gather(*(one(i) for i in ids))
-    return {i: d for i, d in zip(ids, found, strict=True) if d is not None}
+def _durations(runs: Mapping[str, list[dict[str, Any]]]) -> dict[str, Durations]:
+    """p50/p90 of the recent runs of every task that has some."""
+    found = {task_id: durations_of(recent) for task_id, recent in runs.items()}
+    return {task_id: d for task_id, d in found.items() if d is not None}
 
 
 def _docs(tasks: Sequence[LoadedTask], live: list[dict[str, Any]], marker: str) -> Docs:
