@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler import apidoc, matching, model, normalize, spellings, taskfile, validate
-from reconciler.load import LoadResult, load_text
+from reconciler.load import LoadedTask, LoadResult, load_text
 from reconciler.triggers import schedule_of
 
 Form = Literal["short", "full"]
@@ -55,30 +55,35 @@ def import_tasks(
     *,
     marker: str,
     include_managed: bool = False,
-    declared: Mapping[str, str] | None = None,
+    declared: Sequence[LoadedTask] = (),
 ) -> ImportResult:
     """Files for the unmanaged tasks of `live` (every task with `include_managed`).
 
-    `declared` maps the names of tasks that task files already declare to those files: such tasks
-    are not imported again, and references to them are written by name.
+    `declared` are the tasks that task files already declare. The live task each of them is (as
+    plan matches it with --adopt: by name, `renamedFrom` or `migrateFrom`) is not imported again,
+    nor any other live task of a declared name, and references to them are written by name.
     """
-    declared = declared or {}
     result = ImportResult()
-    listing = matching.Listing.of(live, marker)
+    found = matching.match(declared, live, marker, adopt=True)
+    files: dict[str, str] = {}
+    for task in declared:
+        files.setdefault(task.name, task.path)
+    names_by_id = {task_id: name for name, task_id in found.ids().items()}
     chosen: list[Mapping[str, Any]] = []
-    names_by_id: dict[str, str] = {}
     for name in dict.fromkeys(str(doc.get("name")) for doc in live):
-        unmanaged = listing.unmanaged.get(name, [])
-        group = sorted([*listing.managed.get(name, []), *unmanaged], key=matching.oldest_first)
-        holder = listing.by_name(name)
-        if name in declared and holder is not None:
-            names_by_id[str(holder.get("id"))] = name
-            for doc in group if include_managed else unmanaged:
-                result.skipped.append(
-                    NotImported(str(doc.get("id")), name, f"already declared in {declared[name]}")
-                )
-            continue
-        candidates = group if include_managed else unmanaged
+        unmanaged = found.listing.unmanaged.get(name, [])
+        group = sorted(
+            [*found.listing.managed.get(name, []), *unmanaged], key=matching.oldest_first
+        )
+        candidates: list[dict[str, Any]] = []
+        for doc in group if include_managed else unmanaged:
+            holder = name if name in files else names_by_id.get(str(doc.get("id")))
+            if holder is None:
+                candidates.append(doc)
+                continue
+            result.skipped.append(
+                NotImported(str(doc.get("id")), name, f"already declared in {files[holder]}")
+            )
         if not candidates:
             continue
         first, *others = candidates

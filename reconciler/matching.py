@@ -1,9 +1,10 @@
 """Which live task is each desired task: the one matching rule that plan, drift and import share.
 
-Pure: the desired tasks and the live listing come in, a `Matching` goes out. A live task is
-managed when it carries the marker (`reconciler.ownership.is_managed`). Of several live tasks that
-could be one desired task, the oldest is (`oldest_first`: by `metadata.createdAt`, then id). Each
-desired task is, in this order:
+Pure: the desired tasks and the live listing come in, a `Matching` goes out; plan keeps it in the
+Plan (drift and owners read it there), and import asks it which live tasks git declares already.
+A live task is managed when it carries the marker (`reconciler.ownership.is_managed`). Of several
+live tasks that could be one desired task, the oldest is (`oldest_first`: by `metadata.createdAt`,
+then id). Each desired task is, in this order:
 
 1. by name: the oldest managed live task of its name; later managed ones of the name are
    duplicates (the plan deletes them);
@@ -94,12 +95,6 @@ class Listing:
     @property
     def managed_count(self) -> int:
         return sum(len(group) for group in self.managed.values())
-
-    def by_name(self, name: str) -> dict[str, Any] | None:
-        """The live task a desired task of this name is when its name alone decides (no rename,
-        no migration): the oldest managed one, else the oldest unmanaged one (adopted)."""
-        group = self.managed.get(name) or self.unmanaged.get(name)
-        return group[0] if group else None
 
 
 @dataclass(slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -210,12 +211,20 @@ def test_all_imports_managed_tasks_too(live_examples: list[dict[str, Any]]) -> N
     assert item.document.data["annotations"] == ["team:sales"]
 
 
+def _declared(name: str, path: str, **keys: Any) -> LoadedTask:
+    """A task a task file declares: only its name and matching keys matter to import."""
+    result = LoadResult()
+    doc = {"name": name, "reload": {"appId": APP_A}, **keys}
+    load_text(path, json.dumps(doc).encode(), {}, result)
+    assert not result.problems
+    return result.tasks[0]
+
+
 def test_tasks_git_declares_are_left_out_and_referenced_by_name(
     live_examples: list[dict[str, Any]],
 ) -> None:
-    result = import_tasks(
-        live_examples, marker=MARKER, declared={"Sales ETL": "tasks/sales/sales-etl.yaml"}
-    )
+    declared = [_declared("Sales ETL", "tasks/sales/sales-etl.yaml")]
+    result = import_tasks(live_examples, marker=MARKER, declared=declared)
     assert "Sales ETL" not in by_name(result)
     (skipped,) = result.skipped
     assert skipped.reason == "already declared in tasks/sales/sales-etl.yaml"
@@ -365,3 +374,32 @@ def test_a_task_stored_in_the_tenants_own_spelling_imports_as_people_write_it() 
         "startDateTime": "2026-01-01T06:00:00",
     }
     assert schedules["C"] == {"cron": "0 6 * * 1-5", "timezone": "UTC"}
+
+
+@pytest.mark.parametrize("include_managed", [False, True])
+def test_a_task_git_declares_by_its_legacy_task_is_left_out(
+    live_examples: list[dict[str, Any]], include_managed: bool
+) -> None:
+    made = _variant(live_examples, "Sales ETL", "Sales ETL (migrated)", UPSTREAM_OUTSIDE)
+    made["metadata"]["migratedFrom"] = "5f1e"
+    declared = [_declared("Sales ETL daily", "tasks/sales/daily.yaml", migrateFrom="5f1e")]
+    result = import_tasks(
+        [*live_examples, made], marker=MARKER, include_managed=include_managed, declared=declared
+    )
+    assert "Sales ETL (migrated)" not in by_name(result)
+    skipped = {s.task_id: s.reason for s in result.skipped}
+    assert skipped[UPSTREAM_OUTSIDE] == "already declared in tasks/sales/daily.yaml"
+
+
+def test_a_managed_task_git_declares_under_a_new_name_is_left_out_with_all(
+    live_examples: list[dict[str, Any]],
+) -> None:
+    old = _variant(live_examples, "Sales ETL", "Sales ETL old", UPSTREAM_OUTSIDE)
+    old["annotations"] = [MARKER]
+    declared = [_declared("Sales ETL new", "tasks/sales/new.yaml", renamedFrom=["Sales ETL old"])]
+    result = import_tasks(
+        [*live_examples, old], marker=MARKER, include_managed=True, declared=declared
+    )
+    assert "Sales ETL old" not in by_name(result)
+    skipped = {s.task_id: s.reason for s in result.skipped}
+    assert skipped[UPSTREAM_OUTSIDE] == "already declared in tasks/sales/new.yaml"

@@ -205,20 +205,6 @@ def test_managed_ids(live: list[str], expected: dict[str, str]) -> None:
     assert matching.managed_ids([_live(spec) for spec in live], MARKER) == expected
 
 
-@pytest.mark.parametrize(
-    ("live", "expected"),
-    [
-        ([], None),
-        (["t1:A t1", "t2:A+ t2"], "t2"),  # a managed one first, though younger
-        (["t2:A t2", "t1:A t1"], "t1"),  # else the oldest unmanaged one
-        (["t1:B+"], None),
-    ],
-)
-def test_by_name(live: list[str], expected: str | None) -> None:
-    held = matching.Listing.of([_live(spec) for spec in live], MARKER).by_name("A")
-    assert (None if held is None else held["id"]) == expected
-
-
 def test_holds_is_false_for_a_conflict_and_for_no_task() -> None:
     live = [_live("t1:A"), _live("t2:B+")]
     found = matching.match([_desired("A"), _desired("B"), _desired("C")], live, MARKER)

@@ -60,7 +60,7 @@ def import_cmd(
         err(f"{opened.client.requests.total} API request(s)")
     tree = read_declared(settings, out)
     result = importer.import_tasks(
-        live, marker=settings.marker, include_managed=all_tasks, declared=tree.names
+        live, marker=settings.marker, include_managed=all_tasks, declared=tree.tasks
     )
     schema = schema_path(out, settings)
     files = [

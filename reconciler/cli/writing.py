@@ -15,7 +15,7 @@ from reconciler.bounded import TooLarge, read_bounded
 from reconciler.cli.output import err
 from reconciler.config import Settings
 from reconciler.errors import ReconcilerError
-from reconciler.load import display_path, load_tree
+from reconciler.load import LoadedTask, display_path, load_tree
 from reconciler.writer import write_into
 from reconciler.yamlsource import MAX_BYTES
 
@@ -31,6 +31,7 @@ ForceOpt = Annotated[
 class Tree:
     """Tasks the task files already declare, outside the files this run writes."""
 
+    tasks: list[LoadedTask] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # task name -> file
     migrate_from: dict[str, str] = field(default_factory=dict)  # legacy id -> file
 
@@ -52,6 +53,7 @@ def read_declared(settings: Settings, out: Path) -> Tree:
     for task in loaded.tasks:
         if _inside(cwd / task.path, out):
             continue
+        tree.tasks.append(task)
         tree.names.setdefault(task.name, task.path)
         if task.spec.migrateFrom:
             tree.migrate_from.setdefault(task.spec.migrateFrom, task.path)
