@@ -31,11 +31,10 @@ from reconciler.cli.options import (
     VerboseOpt,
     WritesOpt,
 )
-from reconciler.cli.output import echo_coloured, err
+from reconciler.cli.output import echo_coloured, err, utc_now
 from reconciler.cli.planning import PLAN_COLOURS, compute_plan, refuse_problems
 from reconciler.cli.progress import BarReporter, LineReporter, outcome_line
 from reconciler.cli.settings import read_tree, settings_for
-from reconciler.cli.stamp import utc_now
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.guard import Guard
 from reconciler.live import LiveReader

@@ -12,9 +12,8 @@ import typer
 from reconciler.cli.connect import connect
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt
-from reconciler.cli.output import err
+from reconciler.cli.output import err, utc_now
 from reconciler.cli.settings import settings_for
-from reconciler.cli.stamp import utc_now
 from reconciler.config import Settings
 from reconciler.desired import read_desired
 from reconciler.doctor import PROBED, Report, not_checked, suggested

@@ -22,9 +22,8 @@ from reconciler.cli.options import (
     TenantOpt,
     VerboseOpt,
 )
-from reconciler.cli.output import echo_coloured, err
+from reconciler.cli.output import echo_coloured, err, git_commit, utc_now
 from reconciler.cli.settings import read_tree, settings_for
-from reconciler.cli.stamp import git_commit, utc_now
 from reconciler.config import DefaultOwner
 from reconciler.desired import Desired
 from reconciler.drift import DriftReport, build_report

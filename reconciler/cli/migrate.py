@@ -15,9 +15,8 @@ from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
 from reconciler.cli.connect import Tenant, connect
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt, VerboseOpt
-from reconciler.cli.output import err
+from reconciler.cli.output import err, utc_now
 from reconciler.cli.settings import settings_for
-from reconciler.cli.stamp import utc_now
 from reconciler.cli.writing import (
     ForceOpt,
     OutOpt,

@@ -29,10 +29,9 @@ from reconciler.cli.options import (
     TzOpt,
     VerboseOpt,
 )
-from reconciler.cli.output import echo_coloured, err
+from reconciler.cli.output import echo_coloured, err, git_commit, utc_now
 from reconciler.cli.planning import PLAN_COLOURS, Reading, compute_plan, refuse_problems
 from reconciler.cli.settings import read_tree, settings_for, zone
-from reconciler.cli.stamp import git_commit, utc_now
 from reconciler.errors import ExitCode
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.plan import Options, Plan

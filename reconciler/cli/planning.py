@@ -9,9 +9,8 @@ from dataclasses import dataclass
 
 from reconciler import hub_renames, preflight
 from reconciler.cli.connect import Tenant
-from reconciler.cli.output import err
+from reconciler.cli.output import err, utc_now
 from reconciler.cli.settings import zone
-from reconciler.cli.stamp import utc_now
 from reconciler.config import DefaultOwner
 from reconciler.desired import Desired
 from reconciler.errors import ProblemsFound, ReconcilerError

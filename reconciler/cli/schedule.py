@@ -15,8 +15,8 @@ from reconciler.apps import AppFacts
 from reconciler.cli.connect import connect
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, MaxConcurrentOpt, TasksOpt, TenantOpt, TzOpt
+from reconciler.cli.output import utc_now
 from reconciler.cli.settings import read_tree, settings_for, zone
-from reconciler.cli.stamp import utc_now
 from reconciler.errors import ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT
 from reconciler.live import LiveReader

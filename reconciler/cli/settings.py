@@ -7,8 +7,7 @@ import os
 from datetime import UTC, tzinfo
 from pathlib import Path
 
-from reconciler.cli.output import err
-from reconciler.cli.stamp import utc_now
+from reconciler.cli.output import err, utc_now
 from reconciler.config import Settings, resolve_settings
 from reconciler.desired import Desired, read_desired
 from reconciler.errors import ConfigError

@@ -11,9 +11,8 @@ import typer
 from reconciler import model
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt
-from reconciler.cli.output import err
+from reconciler.cli.output import err, utc_now
 from reconciler.cli.settings import settings_for
-from reconciler.cli.stamp import utc_now
 from reconciler.desired import read_desired
 from reconciler.errors import ConfigError, ExitCode, ProblemsFound
 from reconciler.report import workflow_commands
