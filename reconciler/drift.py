@@ -31,6 +31,7 @@ from reconciler.drift_findings import (
     TaskDrift,
 )
 from reconciler.ignore import IgnoreRule
+from reconciler.live import Live
 from reconciler.load import LoadedTask
 from reconciler.owners import Owners, annotate
 from reconciler.ownership import is_managed
@@ -182,18 +183,17 @@ def _legacy_words(doc: Mapping[str, Any]) -> str:
 
 def build_report(
     tasks: Sequence[LoadedTask],
-    live: Sequence[Mapping[str, Any]],
+    state: Live,
     *,
     marker: str,
-    legacy: Sequence[Mapping[str, Any]] | None = None,
-    runs: Mapping[str, Mapping[str, Any] | None] | None = None,
     strict: bool = False,
     ignore_rules: tuple[IgnoreRule, ...] = (),
     owners: Owners | None = None,
 ) -> DriftReport:
-    """How `live` differs from `tasks`. `legacy` is None when the tenant has no legacy listing;
-    `runs` maps task ids to their last run (None: never ran) when runs were read one by one, and
-    overrides what the task documents say of their last run."""
+    """How the live state differs from `tasks`. `state.legacy` is None when the tenant has no
+    legacy listing; `state.last_runs` maps task ids to their last run (None: never ran) when runs
+    were read one by one, and overrides what the task documents say of their last run."""
+    live, legacy, runs = state.tasks, state.legacy, state.last_runs
     options = Options(marker=marker, ignore_rules=ignore_rules)
     plan = build_plan(tasks, live, options, legacy=legacy)
     if owners is not None:

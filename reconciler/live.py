@@ -56,12 +56,13 @@ _UNREAD: Any = object()
 @dataclass(slots=True)
 class Live:
     """What a run read of the tenant. `legacy` is None when the tenant has no legacy endpoint;
-    `last_runs` and `runs` hold only the tasks whose runs were asked for."""
+    `last_runs` is None unless last runs were read one by one (then it holds the tasks asked
+    for); `runs` holds the recent runs of the tasks they were asked for."""
 
     tasks: list[Doc] = field(default_factory=list)
     legacy: list[Doc] | None = None
     apps: dict[str, AppFacts] = field(default_factory=dict)
-    last_runs: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    last_runs: dict[str, Mapping[str, Any] | None] | None = None
     runs: dict[str, list[Doc]] = field(default_factory=dict)
 
 
@@ -104,7 +105,7 @@ class LiveReader:
         """`GET .../runs/last` of every task in `task_ids`."""
         found = await self._each(task_ids, self._source.last_run)
         last: dict[str, Mapping[str, Any] | None] = dict(zip(task_ids, found, strict=True))
-        self.live.last_runs.update(last)
+        self.live.last_runs = {**(self.live.last_runs or {}), **last}
         return last
 
     async def runs(self, task_ids: Sequence[str], max_runs: int) -> dict[str, list[Doc]]:

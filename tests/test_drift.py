@@ -20,6 +20,7 @@ from reconciler.drift import (
     build_report,
     last_run_of,
 )
+from reconciler.live import Live
 from reconciler.plan import Kind, Options, build_plan
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
 from tests.conftest import APP_A, APP_B, APP_C, tasks_from
@@ -74,9 +75,8 @@ def report_of(
 ) -> DriftReport:
     docs = live_of(live_text)
     edit(docs)
-    return build_report(
-        tasks_from(text), docs, marker=MARKER, legacy=legacy, runs=runs, strict=strict
-    )
+    state = Live(tasks=docs, legacy=legacy, last_runs=runs)
+    return build_report(tasks_from(text), state, marker=MARKER, strict=strict)
 
 
 def categories(report: DriftReport) -> dict[str, list[str]]:
@@ -366,7 +366,7 @@ def test_markdown_stays_under_the_limit_for_2000_drifted_tasks() -> None:
     docs += [
         {**docs[0], "id": f"u-{i}", "name": f"Unmanaged {i}", "annotations": []} for i in range(500)
     ]
-    report = build_report(tasks, docs, marker=MARKER)
+    report = build_report(tasks, Live(tasks=docs), marker=MARKER)
     assert len(report.of(Category.MODIFIED)) == 2000
     out = drift_markdown.render(report, now=NOW, artifact_hint="the drift.json artifact")
     assert len(out) < 60_000

@@ -14,6 +14,7 @@ from reconciler.config import DefaultOwner, resolve_settings
 from reconciler.disabled import by_hand, enabling_words
 from reconciler.drift import Category, build_report
 from reconciler.errors import ProblemsFound
+from reconciler.live import Live
 from reconciler.load import LoadResult, load_text
 from reconciler.owners import (
     Identities,
@@ -296,7 +297,7 @@ def test_drift_names_owners_who_changed_and_disabled_by_hand() -> None:
     live[0]["metadata"]["disabledCode"] = "MANUALLY"
     tasks = tasks_from(TREE)
     owners = Owners.of(ids(), declared_owners(tasks, None))
-    report = build_report(tasks, live, marker=MARKER, owners=owners)
+    report = build_report(tasks, Live(tasks=live), marker=MARKER, owners=owners)
     by_name = {t.name: t for t in report.tasks}
     assert [f.category for f in by_name["Sales ETL"].findings] == [Category.DISABLED_BY_HAND]
     (modified,) = by_name["Owned"].findings

@@ -57,10 +57,9 @@ async def compute_drift(
     """Read the tenant (GET only) and compare it with `desired`."""
     reader = LiveReader(tenant.client)
     live = await reader.tasks()
-    legacy = await reader.legacy()
-    last = None
+    await reader.legacy()
     if runs:  # `GET .../runs/last` for every managed task
-        last = await reader.last_runs(
+        await reader.last_runs(
             [str(doc["id"]) for doc in live if is_managed(doc, marker) and doc.get("id")]
         )
     # Owners and who changed a task, by name; drift reads only, so nobody is acted as here.
@@ -69,10 +68,8 @@ async def compute_drift(
     )
     report = build_report(
         desired.tasks,
-        live,
+        reader.live,
         marker=marker,
-        legacy=legacy,
-        runs=last,
         strict=strict,
         ignore_rules=ignore_rules,
         owners=owners,
