@@ -45,10 +45,11 @@ Serverless Workflow default they have when git states them but the service leave
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a rule may know beyond the document when it normalises a live one: the desired
-    document (None when normalising the desired side itself) and the attribute names it declares
-    in its run-finished correlations."""
+    """What a rule may know beyond the document: its parts, and when it normalises a live one, the
+    desired document (None when normalising the desired side itself) and the attribute names it
+    declares in its run-finished correlations."""
 
+    parts: taskdoc.Parts
     desired: Mapping[str, Any] | None = None
     declared_run_attributes: frozenset[str] | None = None
 
@@ -73,19 +74,19 @@ def _top_defaults(doc: Doc, _: Context) -> None:
         doc.pop("start", None)
 
 
-def _nested_defaults(doc: Doc, _: Context) -> None:
-    for state in taskdoc.states(doc):
+def _nested_defaults(doc: Doc, ctx: Context) -> None:
+    for state in ctx.parts.states:
         if state.get("end") is None:
             state["end"] = True
-    for on_event in taskdoc.on_events(doc):
+    for on_event in ctx.parts.on_events:
         on_event.setdefault("eventRefs", [])
         for action in on_event.get("actions") or []:
             args = (action.get("functionRef") or {}).get("arguments")
             if isinstance(args, dict):
                 args.setdefault("partial", False)
-    for event in taskdoc.events(doc):
+    for event in ctx.parts.events:
         event.setdefault("correlation", [])
-    schedule = taskdoc.schedule(doc)
+    schedule = ctx.parts.schedule
     if schedule is not None and not schedule.get("timezone"):
         schedule["timezone"] = "UTC"
 
@@ -94,14 +95,14 @@ def _drop_spec_version(doc: Doc, _: Context) -> None:
     doc.pop("specVersion", None)
 
 
-def _start_state_name(doc: Doc, _: Context) -> None:
-    start, states = doc.get("start"), taskdoc.states(doc)
+def _start_state_name(doc: Doc, ctx: Context) -> None:
+    start, states = doc.get("start"), ctx.parts.states
     if isinstance(start, dict) and start.get("stateName") is None and states:
         start["stateName"] = states[0].get("name")
 
 
-def _drop_empty_timeouts(doc: Doc, _: Context) -> None:
-    for item in [doc, *taskdoc.states(doc), *taskdoc.on_events(doc), *taskdoc.events(doc)]:
+def _drop_empty_timeouts(doc: Doc, ctx: Context) -> None:
+    for item in [doc, *ctx.parts.states, *ctx.parts.on_events, *ctx.parts.events]:
         if "timeouts" in item and not item["timeouts"]:
             del item["timeouts"]
 
@@ -117,8 +118,8 @@ def _service_filled(doc: Doc, ctx: Context) -> None:
                 item[key] = _copy(default)
 
 
-def _meaningless_exclusive(doc: Doc, _: Context) -> None:
-    for state in taskdoc.states(doc):
+def _meaningless_exclusive(doc: Doc, ctx: Context) -> None:
+    for state in ctx.parts.states:
         refs = [
             r
             for o in state.get("onEvents") or []
@@ -129,36 +130,36 @@ def _meaningless_exclusive(doc: Doc, _: Context) -> None:
             state.pop("exclusive", None)
 
 
-def _date_times(doc: Doc, _: Context) -> None:
-    schedule = taskdoc.schedule(doc)
+def _date_times(doc: Doc, ctx: Context) -> None:
+    schedule = ctx.parts.schedule
     for key in ("startDateTime", "endDateTime"):
         if schedule is not None and key in schedule:
             schedule[key] = spellings.date_time(schedule[key], schedule.get("timezone"))
 
 
-def _rrule(doc: Doc, _: Context) -> None:
-    schedule = taskdoc.schedule(doc)
+def _rrule(doc: Doc, ctx: Context) -> None:
+    schedule = ctx.parts.schedule
     if schedule is not None and "recurrence" in schedule:
         schedule["recurrence"] = spellings.rrule(schedule["recurrence"])
 
 
-def _cron(doc: Doc, _: Context) -> None:
-    schedule = taskdoc.schedule(doc)
+def _cron(doc: Doc, ctx: Context) -> None:
+    schedule = ctx.parts.schedule
     if schedule is not None and "cron" in schedule:
         schedule["cron"] = spellings.cron(schedule["cron"])
 
 
-def _lower_enums(doc: Doc, _: Context) -> None:
-    for state in taskdoc.states(doc):
+def _lower_enums(doc: Doc, ctx: Context) -> None:
+    for state in ctx.parts.states:
         if isinstance(state.get("type"), str):
             state["type"] = state["type"].lower()
-    for on_event in taskdoc.on_events(doc):
+    for on_event in ctx.parts.on_events:
         if isinstance(on_event.get("actionMode"), str):
             on_event["actionMode"] = on_event["actionMode"].lower()
-    for ref in taskdoc.function_refs(doc):
+    for ref in ctx.parts.function_refs:
         if isinstance(ref.get("invoke"), str):
             ref["invoke"] = ref["invoke"].lower()
-    for event in taskdoc.events(doc):
+    for event in ctx.parts.events:
         for corr in taskdoc.correlations(event):
             value = corr.get("contextAttributeValue")
             if corr.get("contextAttributeName") == "status" and isinstance(value, str):
@@ -169,7 +170,7 @@ def _ignore_added_run_attributes(doc: Doc, ctx: Context) -> None:
     declared = ctx.declared_run_attributes
     if declared is None:
         return
-    for event in taskdoc.events(doc):
+    for event in ctx.parts.events:
         if event.get("type") != model.RUN_FINISHED:
             continue
         event["correlation"] = [
@@ -180,7 +181,7 @@ def _ignore_added_run_attributes(doc: Doc, ctx: Context) -> None:
         ]
 
 
-def _label_events(doc: Doc, _: Context) -> None:
+def _label_events(doc: Doc, ctx: Context) -> None:
     """Name events by what they say (`event-1`, ... in the order of their content) and point
     eventRefs at the new names: an event's name is a label the task uses only to refer to it.
     Left alone when names repeat or an event is not an object (nothing can be renamed safely)."""
@@ -207,21 +208,21 @@ def _label_events(doc: Doc, _: Context) -> None:
     for i, (_key, event) in enumerate(keyed, start=1):
         renames[event["name"]] = event["name"] = f"event-{i}"
     doc["events"] = [event for _key, event in keyed]
-    for on_event in taskdoc.on_events(doc):
+    for on_event in ctx.parts.on_events:
         refs = on_event.get("eventRefs")
         if isinstance(refs, list):
             on_event["eventRefs"] = [renames.get(r, r) if isinstance(r, str) else r for r in refs]
 
 
-def _sort_sets(doc: Doc, _: Context) -> None:
+def _sort_sets(doc: Doc, ctx: Context) -> None:
     if isinstance(doc.get("annotations"), list):
         doc["annotations"] = sorted(set(map(str, doc["annotations"])))
-    for event in taskdoc.events(doc):
+    for event in ctx.parts.events:
         event["correlation"] = sorted(
             taskdoc.correlations(event),
             key=lambda c: (str(c.get("contextAttributeName")), str(c.get("contextAttributeValue"))),
         )
-    for on_event in taskdoc.on_events(doc):
+    for on_event in ctx.parts.on_events:
         if isinstance(on_event.get("eventRefs"), list):
             on_event["eventRefs"] = sorted(map(str, on_event["eventRefs"]))
 
@@ -324,19 +325,13 @@ def _copy_slowly(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def normalize(
-    doc: Mapping[str, Any], *, desired: Mapping[str, Any] | None = None, in_place: bool = False
-) -> Doc:
-    """`doc` in comparable form. Pass the desired document as `desired` when normalising a live one.
-
-    `in_place` normalises `doc` itself (a dict the caller has no further use for) instead of a copy.
-    """
-    if in_place and isinstance(doc, dict):
-        out: Doc = doc
-    else:
-        # Server-owned fields are dropped by the first rule anyway: not copying them saves the most.
-        out = _copy({k: v for k, v in doc.items() if k not in SERVER_OWNED})
-    ctx = Context(desired, declared_run_attributes(desired) if desired is not None else None)
+def normalize(doc: Mapping[str, Any], *, desired: Mapping[str, Any] | None = None) -> Doc:
+    """`doc` in comparable form (a new document: `doc` is left as it is). Pass the desired document
+    as `desired` when normalising a live one."""
+    # Server-owned fields are dropped by the first rule anyway: not copying them saves the most.
+    out: Doc = _copy({k: v for k, v in doc.items() if k not in SERVER_OWNED})
+    declared = declared_run_attributes(desired) if desired is not None else None
+    ctx = Context(taskdoc.Parts.of(out), desired, declared)
     for rule in RULES:
         rule.apply(out, ctx)
     return out

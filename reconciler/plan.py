@@ -13,8 +13,7 @@ The plan's value types are owned by `reconciler.plan_values` and re-exported her
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler import apidoc, ignore, matching, normalize
@@ -98,8 +97,7 @@ def _build_plan(
         if match.live is None:
             creates.append(_create(task, desired, ups, legacy, legacy_by_id, options))
             continue
-        again = functools.partial(apidoc.build, task, ids, marker)
-        action = _update(task, desired, match, ups, again, options.ignore_rules, ignored)
+        action = _update(task, desired, match, ups, options.ignore_rules, ignored)
         plan.ignored += len(ignored)
         ignored.clear()
         if action is not None and match.migrated:
@@ -202,18 +200,16 @@ def _update(
     desired: dict[str, Any],
     match: Match,
     ups: list[str],
-    rendered: Callable[[], dict[str, Any]],
     rules: Sequence[ignore.IgnoreRule] = (),
     ignored: list[ignore.Pointer] | None = None,
 ) -> Action | None:
-    """The update of a matched task, or None. `desired` is a fresh rendering the comparison may
-    consume; `rendered` makes another one for the action when there is something to change.
-    Differences at the pointers of `rules` are not changes; they are added to `ignored`."""
+    """The update of a matched task, or None. Differences at the pointers of `rules` are not
+    changes; they are added to `ignored`."""
     ignored = [] if ignored is None else ignored
     live = match.live
     assert live is not None
     have = normalize.normalize(live, desired=desired)
-    want = normalize.normalize(desired, in_place=True)
+    want = normalize.normalize(desired)
     fields = normalize.changed_fields(want, have)
     pointers = ignore.pointers_for(rules, task.name) if fields else []
     if match.how is How.ADOPT:  # adoption adds the marker: annotations are never ignored then
@@ -224,7 +220,6 @@ def _update(
         fields = normalize.changed_fields(want_seen, have_seen)
     if not fields:
         return None
-    desired = rendered()
     detail = ", ".join(FIELD_WORDS.get(f, f) for f in fields)
     others = ", ".join(FIELD_WORDS.get(f, f) for f in fields if f != "name")
     if match.how is How.RENAME:

@@ -6,6 +6,7 @@ document's parts with the desired document's, for rules that ask "does git state
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 Doc = dict[str, Any]
@@ -59,6 +60,23 @@ def app_of(doc: Mapping[str, Any]) -> str | None:
         return found
     resource = doc.get("resourceId")
     return resource if isinstance(resource, str) and resource else None
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """A document's parts, found once for work that reads them again and again (normalisation:
+    none of its rules adds or removes a state, an onEvent, a function reference, an event or the
+    schedule)."""
+
+    states: list[Doc]
+    on_events: list[Doc]
+    function_refs: list[Doc]
+    events: list[Doc]
+    schedule: Doc | None
+
+    @classmethod
+    def of(cls, doc: Doc) -> Parts:
+        return cls(states(doc), on_events(doc), function_refs(doc), events(doc), schedule(doc))
 
 
 def _match(have: list[Doc], want: list[Any]) -> list[tuple[Doc, Mapping[str, Any] | None]]:

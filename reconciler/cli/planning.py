@@ -17,7 +17,6 @@ from reconciler.errors import ProblemsFound, ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.insight import build as build_insight
 from reconciler.live import Live, LiveReader
-from reconciler.load import paused_gc
 from reconciler.owners import annotate
 from reconciler.plan import Options, Plan, build_plan
 from reconciler.qlik import users
@@ -48,26 +47,23 @@ async def compute_plan(
     about as long as the longer of the two, not their sum. Problems in the task files are
     reported before any error of the tenant, as when they were read first."""
     reader = LiveReader(tenant.client)
-    with paused_gc():  # thousands of documents are built here, none of them cyclic
-        listing = asyncio.create_task(reader.tasks())
-        try:
-            desired = await asyncio.to_thread(read)
-        except BaseException:
-            listing.cancel()
-            await asyncio.gather(listing, return_exceptions=True)
-            raise
-        live = await listing
-        migrates = any(t.spec.migrateFrom for t in desired.tasks)
-        legacy = await reader.legacy() if migrates else None
-        plan = build_plan(desired.tasks, live, options, legacy=legacy)
-        # Owners by name, and writes as declared owners: refused before anything is written.
-        owners, problems = await users.plan_owners(
-            tenant.client, desired.tasks, live, default_owner
-        )
-        if problems:
-            raise ProblemsFound(problems)
-        annotate(plan, desired.tasks, live, owners)
-        hub_renames.mark(plan)
+    listing = asyncio.create_task(reader.tasks())
+    try:
+        desired = await asyncio.to_thread(read)
+    except BaseException:
+        listing.cancel()
+        await asyncio.gather(listing, return_exceptions=True)
+        raise
+    live = await listing
+    migrates = any(t.spec.migrateFrom for t in desired.tasks)
+    legacy = await reader.legacy() if migrates else None
+    plan = build_plan(desired.tasks, live, options, legacy=legacy)
+    # Owners by name, and writes as declared owners: refused before anything is written.
+    owners, problems = await users.plan_owners(tenant.client, desired.tasks, live, default_owner)
+    if problems:
+        raise ProblemsFound(problems)
+    annotate(plan, desired.tasks, live, owners)
+    hub_renames.mark(plan)
     files_said = len(plan.warnings)  # the task files' warnings go here, once preflight is known
     if legacy is None and migrates:
         plan.warnings.append(
