@@ -38,6 +38,7 @@ name: audit
 reload: {{appId: {APP_A}}}
 schedule: {{recurrence: "RRULE:FREQ=WEEKLY;BYDAY=MO", timezone: UTC}}
 """
+LOAD_AFTER_AUDIT = LOAD.replace("[extract]", "[audit]")
 EXTRACT_AT_7 = EXTRACT.replace("BYHOUR=6", "BYHOUR=7")
 MIGRATED = EXTRACT + "migrateFrom: L1\n"
 PAUSED = AUDIT + "enabled: false\n"
@@ -227,15 +228,75 @@ CASES = [
         after=["audit"],
     ),
     Case(
-        "an update that needs a failed create's id is skipped",
+        "an update that needs a failed create's id is skipped, and the task it runs after is kept",
         given=tree(EXTRACT, LOAD),
-        wanted=tree(AUDIT, LOAD.replace("[extract]", "[audit]")),
+        wanted=tree(AUDIT, LOAD_AFTER_AUDIT),
         tenant=Behaviour(fail={"create audit": 500}),
-        writes=["create audit", "delete live-extract"],
-        # Today the unclaimed upstream goes even though the skipped update still points at it.
-        outcome={"audit": "failed", "load": "skipped", "extract": "done"},
-        notes={"load": "audit"},
-        after=["load"],
+        writes=["create audit"],
+        outcome={"audit": "failed", "load": "skipped", "extract": "skipped"},
+        notes={"load": "audit", "extract": "kept: load still runs after it"},
+        after=["extract", "load"],
+    ),
+    Case(
+        "a failed update keeps the task it still runs after",
+        given=tree(EXTRACT, LOAD, AUDIT),
+        wanted=tree(AUDIT, LOAD_AFTER_AUDIT),
+        tenant=Behaviour(fail={"patch live-load /events": 500}),
+        writes=["patch live-load /events"],
+        outcome={"load": "failed", "extract": "skipped"},
+        notes={"extract": "kept: load still runs after it"},
+        after=["audit", "extract", "load"],
+    ),
+    Case(
+        "an update that moves a task off its upstream goes before the upstream's delete",
+        given=tree(EXTRACT, LOAD, AUDIT),
+        wanted=tree(AUDIT, LOAD_AFTER_AUDIT),
+        writes=["patch live-load /events", "delete live-extract"],
+        order=[("patch live-load /events", "delete live-extract")],
+        outcome={"load": "done", "extract": "done"},
+        after=["audit", "load"],
+    ),
+    Case(
+        "a kept delete keeps the deletes of its upstreams",
+        given=tree(EXTRACT, LOAD, REPORT),
+        wanted=tree(AUDIT, REPORT.replace("[load]", "[audit]")),
+        tenant=Behaviour(fail={"create audit": 500}),
+        writes=["create audit"],
+        outcome={"audit": "failed", "report": "skipped", "load": "skipped", "extract": "skipped"},
+        notes={"load": "kept: report still runs after it", "extract": "depends on load"},
+        after=["extract", "load", "report"],
+    ),
+    Case(
+        "a failed update of a task that does not run after it keeps no delete",
+        given=tree(EXTRACT, AUDIT),
+        wanted=AUDIT.replace("WEEKLY", "MONTHLY"),
+        tenant=Behaviour(fail={"patch live-audit /start": 500}),
+        writes=["patch live-audit /start", "delete live-extract"],
+        outcome={"audit": "failed", "extract": "done"},
+        after=["audit"],
+    ),
+    Case(
+        "a failed adoption keeps the task the adopted one still runs after",
+        given=tree(EXTRACT, LOAD, AUDIT),
+        unmanaged=("load",),
+        wanted=tree(AUDIT, LOAD_AFTER_AUDIT),
+        adopt=True,
+        tenant=Behaviour(fail={"patch live-load /annotations,/events": 500}),
+        writes=["patch live-load /annotations,/events"],
+        outcome={"load": "failed", "extract": "skipped"},
+        notes={"extract": "kept: load still runs after it"},
+        after=["audit", "extract", "load"],
+    ),
+    Case(
+        # The plan warns of the broken chain (preflight); apply does not hold the delete for a
+        # task it does not manage and has nothing to change.
+        "a task an unmanaged task runs after is deleted as planned",
+        given=tree(EXTRACT, LOAD, AUDIT),
+        unmanaged=("load",),
+        wanted=AUDIT,
+        writes=["delete live-extract"],
+        outcome={"extract": "done"},
+        after=["audit", "load"],
     ),
     Case(
         "a failed delete keeps its upstream",
@@ -427,3 +488,19 @@ def test_a_migration_is_reported_again_once_its_legacy_task_is_settled() -> None
     _apply(_plan(case, []), fake, [], reporter=recorder)
     assert recorder.events == ["started extract", "finished extract done", "finished extract done"]
     assert fake.tenant.legacy == set()
+
+
+def test_a_kept_delete_goes_in_the_next_apply() -> None:
+    live = seed(tree(EXTRACT, LOAD))
+    wanted = tasks_from(tree(AUDIT, LOAD_AFTER_AUDIT))
+    fake = FakeTasks(live, Behaviour(fail={"create audit": 500}))
+    first = _apply(build_plan(wanted, live, Options(marker=MARKER)), fake, live)
+    assert not first.ok
+    assert fake.names() == ["extract", "load"]  # load still runs after extract, which is kept
+
+    live = fake.listing()
+    fake = FakeTasks(live)  # the tenant now takes the create
+    second = _apply(build_plan(wanted, live, Options(marker=MARKER)), fake, live)
+    assert second.ok
+    assert fake.names() == ["audit", "load"]
+    assert not build_plan(wanted, fake.listing(), Options(marker=MARKER)).has_changes

@@ -4,9 +4,12 @@ Phases run one after the other: creates and migrations (an upstream before the t
 its id), then updates, then deletes (a downstream before its upstream), then the legacy
 reload-tasks migrated in this run (`migrations`). Within a phase, independent actions run in
 parallel up to `parallelism`; the client's rate-limit buckets pace them. One failed action does not
-stop the others; the actions that depend on it are skipped. A task that comes back without the
-ownership marker stops the run: every action not yet started is skipped. What one action sends is
-`steps`' concern; what happens when a create goes wrong, `recovery`'s.
+stop the others; the actions that depend on it are skipped. A task is deleted only once every
+planned update of a live task that runs after it (its events name the task) is done: when one
+failed or was skipped, the delete is skipped too, so no task is left running after one that no
+longer exists (`_held_deletes`). A task that comes back without the ownership marker stops the
+run: every action not yet started is skipped. What one action sends is `steps`' concern; what
+happens when a create goes wrong, `recovery`'s.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ async def apply_plan(
     await run.phase(creates, _create_dependencies(creates))
     # Updates wait for nothing within their phase, but one that needs a failed create's id is skipped.
     await run.phase(updates, {})
-    await run.phase(deletes, _delete_dependencies(deletes))
+    held = _held_deletes(deletes, updates, run.result.with_status(Status.DONE), known)
+    await run.phase(deletes, _delete_dependencies(deletes), held)
     await finish_migrations(client, run.steps.migrated, run.result, run.reporter)
     return run.result
 
@@ -64,13 +68,23 @@ class _Run:
         self.reporter = reporter
         self.result = ApplyResult()
 
-    async def phase(self, actions: Sequence[Action], waits_for: Mapping[int, set[int]]) -> None:
-        """Run `actions`; action i starts once every action in waits_for[i] is finished."""
+    async def phase(
+        self,
+        actions: Sequence[Action],
+        waits_for: Mapping[int, set[int]],
+        held: Mapping[int, str] | None = None,
+    ) -> None:
+        """Run `actions`; action i starts once every action in waits_for[i] is finished, and is
+        skipped for the reason held[i] when an earlier phase left it one."""
         finished: dict[int, asyncio.Event] = {i: asyncio.Event() for i in range(len(actions))}
         ok: dict[int, bool] = {}
 
         async def one(i: int) -> None:
             try:
+                if held and i in held:
+                    ok[i] = False
+                    self._finish(Outcome(actions[i], Status.SKIPPED, held[i]))
+                    return
                 for j in waits_for.get(i, set()):
                     await finished[j].wait()
                 blocked = [actions[j].name for j in waits_for.get(i, set()) if not ok.get(j)]
@@ -140,6 +154,42 @@ def _create_dependencies(actions: Sequence[Action]) -> dict[int, set[int]]:
     for i, action in enumerate(actions):
         waits[i] = {index[n] for n in _needs(action) if n in index and index[n] != i}
     return waits
+
+
+def _held_deletes(
+    deletes: Sequence[Action],
+    updates: Sequence[Action],
+    done: Sequence[Outcome],
+    live: Mapping[str, Mapping[str, Any]],
+) -> dict[int, str]:
+    """The deletes (by index) that must not go, each with why: a task still runs after the task
+    to delete (its live document's events name it) and the update that would have moved it off
+    did not succeed (failed or skipped). A downstream that is itself deleted is not here: the
+    deletes' own order covers it; an unmanaged one that nothing updates is the plan's warning."""
+    updated = {o.action.task_id for o in done if o.action.updates}
+    index = {a.task_id: i for i, a in enumerate(deletes) if a.task_id}
+    waiting: dict[int, list[str]] = {}
+    for update in updates:
+        if update.task_id in updated:
+            continue
+        doc = live.get(str(update.task_id)) or update.before or {}
+        for upstream_id in sorted({ref for ref, _ in run_finished_upstreams(doc)}):
+            i = index.get(upstream_id)
+            if i is not None:
+                waiting.setdefault(i, []).append(update.name)
+    return {i: _kept(sorted(names)) for i, names in waiting.items()}
+
+
+def _kept(names: Sequence[str]) -> str:
+    who, runs, updates = (
+        (names[0], "runs", "its update")
+        if len(names) == 1
+        else (", ".join(names), "run", "their updates")
+    )
+    return (
+        f"kept: {who} still {runs} after it and {updates} did not succeed; deleting it now "
+        "would leave a chain after a task that no longer exists"
+    )
 
 
 def _delete_dependencies(actions: Sequence[Action]) -> dict[int, set[int]]:
