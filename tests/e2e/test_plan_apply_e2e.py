@@ -313,6 +313,41 @@ def test_one_failed_create_skips_its_dependents_and_a_second_apply_converges(
     assert cli("plan", "--detailed-exitcode").returncode == 0
 
 
+def test_a_task_is_kept_while_a_chain_after_it_could_not_be_moved_off_it(
+    cli: Cli, tenant: LiveTenant
+) -> None:
+    _applied(cli)
+    original = tenant.emulator.handle
+    cli.project.remove("tasks/finance/finance-dashboard.yaml")
+    cli.project.write(
+        "tasks/finance/board-inputs.yaml",
+        "name: Board inputs\nreload:\n  appId: ${var.board_app}\nafter: [Sales ETL]\n",
+    )
+    board_pack = cli.project.root / "tasks" / "finance" / "board-pack.yaml"
+    board_pack.write_text(board_pack.read_text().replace("[Finance dashboard]", "[Board inputs]"))
+
+    def decide(method: str, path: str, body: bytes, answer: Any) -> Reply | None:
+        if method == "POST" and path.endswith("/tasks") and b'"Board inputs"' in body:
+            return json_reply(500, {"errors": [{"code": "HTTP-500", "title": "injected failure"}]})
+        return None
+
+    _intercept(tenant, decide)
+    result = cli("apply", "--auto-approve")
+    assert result.returncode == 1
+    assert "FAILED create 'Board inputs'" in result.stdout
+    assert "SKIPPED update 'Board pack'" in result.stdout
+    assert "SKIPPED delete 'Finance dashboard'" in result.stdout
+    assert "kept: Board pack still runs after it" in result.stdout
+    tasks = _by_name(tenant)
+    assert "Finance dashboard" in tasks  # Board pack still runs after it
+
+    tenant.emulator.handle = original  # type: ignore[method-assign]
+    again = cli("apply", "--auto-approve")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Finance dashboard" not in _by_name(tenant)
+    assert cli("plan", "--detailed-exitcode").returncode == 0
+
+
 def test_a_connection_dropped_after_post_creates_no_duplicate(cli: Cli, tenant: LiveTenant) -> None:
     dropped: list[str] = []
     lock = threading.Lock()  # the server answers in parallel threads
