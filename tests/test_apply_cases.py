@@ -5,6 +5,7 @@ the order some of them must keep, each action's outcome, and the tasks the tenan
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -504,3 +505,25 @@ def test_a_kept_delete_goes_in_the_next_apply() -> None:
     assert second.ok
     assert fake.names() == ["audit", "load"]
     assert not build_plan(wanted, fake.listing(), Options(marker=MARKER)).has_changes
+
+
+def test_a_duplicate_is_kept_while_a_task_runs_after_it_and_was_not_moved_to_the_kept_one() -> None:
+    live = seed(tree(EXTRACT, LOAD))
+    duplicate = {
+        **live[0],
+        "id": "copy-extract",
+        "metadata": {"createdAt": "2026-02-01T00:00:00+00:00"},
+    }
+    load = json.loads(json.dumps(live[1]).replace('"live-extract"', '"copy-extract"'))
+    live = [live[0], load, duplicate]
+    fake = FakeTasks(live, Behaviour(fail={"patch live-load /events": 500}))
+    plan = build_plan(tasks_from(tree(EXTRACT, LOAD)), live, Options(marker=MARKER))
+    assert [(a.verb.value, a.task_id) for a in plan.changes] == [
+        ("update", "live-load"),
+        ("delete", "copy-extract"),
+    ]
+    result = _apply(plan, fake, live)
+    assert fake.writes == ["patch live-load /events"]
+    (kept,) = [o for o in result.outcomes if o.action.task_id == "copy-extract"]
+    assert kept.status.value == "skipped"
+    assert "kept: load still runs after it" in kept.detail
