@@ -1,4 +1,4 @@
-"""The tenant's live state, read through a port: its tasks, legacy reload-tasks, apps and runs.
+"""The tenant's live state, read through a port: its tasks, legacy reload-tasks, apps, runs and users.
 
 Every command that compares git with a tenant (plan, apply, drift, import, migrate, schedule,
 render, graph) reads the tenant here, and what it read is one value, `Live`. The client fits the
@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from reconciler.apps import AppFacts
+from reconciler.config import DefaultOwner
+from reconciler.errors import Problem
+from reconciler.load import LoadedTask
+from reconciler.owners import Identities, Owners, declared_owners, owner_problems
 
 __all__ = ["CONCURRENT_READS", "Live", "LiveReader", "LiveSource"]
 
@@ -49,6 +53,13 @@ class LiveSource(Protocol):
 
     async def list_runs(self, task_id: str, *, max_runs: int | None = None) -> list[Doc]: ...
 
+    async def read_identities(
+        self, owner_ids: Iterable[str], specs: Iterable[str] = (), *, check_acting: bool = True
+    ) -> Identities:
+        """The caller, every user of `owner_ids` once, and each owner `spec` resolved; with an
+        OAuth client and `check_acting`, whether the client may act as each of them."""
+        ...
+
 
 _UNREAD: Any = object()
 
@@ -64,6 +75,7 @@ class Live:
     apps: dict[str, AppFacts] = field(default_factory=dict)
     last_runs: dict[str, Mapping[str, Any] | None] | None = None
     runs: dict[str, list[Doc]] = field(default_factory=dict)
+    identities: Identities | None = None
 
 
 class LiveReader:
@@ -119,6 +131,26 @@ class LiveReader:
         self.live.runs.update(runs)
         return runs
 
+    async def owners(
+        self,
+        tasks: Sequence[LoadedTask],
+        default: DefaultOwner | None,
+        *,
+        check_acting: bool = True,
+    ) -> tuple[Owners, list[Problem]]:
+        """Who owns each live task and who will write each task of git, each person read once;
+        and the located problems of declared owners the caller cannot act as (without
+        `check_acting`, only of owners that are no user or cannot own tasks)."""
+        declared = declared_owners(tasks, default)
+        identities = self.live.identities = await self._source.read_identities(
+            _people_of(await self.tasks()),
+            [want.spec for want in declared.values()],
+            check_acting=check_acting,
+        )
+        return Owners.of(identities, declared), owner_problems(
+            declared, identities, acting=check_acting
+        )
+
     async def _each(self, keys: Sequence[str], read: Callable[[str], Awaitable[T]]) -> list[T]:
         """`read` of every key, a few at a time, in the order of `keys`."""
         slots = asyncio.Semaphore(self._concurrency)
@@ -128,3 +160,13 @@ class LiveReader:
                 return await read(key)
 
         return list(await asyncio.gather(*(one(key) for key in keys)))
+
+
+def _people_of(live: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The ids of the owners, and of whoever changed them last, of live task documents."""
+    ids: list[str] = []
+    for doc in live:
+        meta = doc.get("metadata")
+        if isinstance(meta, dict):
+            ids.extend(str(meta[k]) for k in ("ownerId", "updatedBy") if meta.get(k))
+    return ids

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ import pytest
 from reconciler.apps import AppFacts
 from reconciler.errors import ApiError
 from reconciler.live import LiveReader
+from reconciler.owners import Identities, Person
+from tests.conftest import tasks_from
 
 APP_A = "116dbfae-7fb9-4983-8e23-5ccd8c508722"
 APP_B = "3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718"
@@ -22,7 +25,11 @@ class FakeSource:
 
     def __init__(self, *, legacy: list[dict[str, Any]] | ApiError | None = None) -> None:
         self.asked: Counter[str] = Counter()
-        self.tasks = [{"id": "t-1", "name": "One"}, {"id": "t-2", "name": "Two"}]
+        self.tasks = [
+            {"id": "t-1", "name": "One", "metadata": {"ownerId": "u-1", "updatedBy": "u-2"}},
+            {"id": "t-2", "name": "Two"},
+        ]
+        self.identities_asked: list[tuple[list[str], list[str], bool]] = []
         self.legacy = legacy
         self.apps = {APP_A: {"attributes": {"name": "Sales"}, "privileges": ["reload"]}}
 
@@ -43,6 +50,13 @@ class FakeSource:
     async def last_run(self, task_id: str) -> dict[str, Any] | None:
         self.asked[f"last {task_id}"] += 1
         return {"status": "FAILED"} if task_id == "t-1" else None
+
+    async def read_identities(
+        self, owner_ids: Iterable[str], specs: Iterable[str] = (), *, check_acting: bool = True
+    ) -> Identities:
+        self.identities_asked.append((list(owner_ids), list(specs), check_acting))
+        ben = Person("u-1", "Ben")
+        return Identities(caller=ben, people={"u-1": ben}, resolved={"ben@example.com": ben})
 
     async def list_runs(self, task_id: str, *, max_runs: int | None = None) -> list[dict[str, Any]]:
         self.asked[f"runs {task_id} {max_runs}"] += 1
@@ -69,7 +83,7 @@ LEGACY = [{"id": "64e5f6a7b8c9d0e1f2a3b4c5", "appId": APP_A}]
             "tasks",
             (),
             None,
-            [{"id": "t-1", "name": "One"}, {"id": "t-2", "name": "Two"}],
+            FakeSource().tasks,
             {"tasks": 1},
             "tasks",
         ),
@@ -126,3 +140,24 @@ def test_a_legacy_listing_refused_fails_the_read(status: int) -> None:
     with pytest.raises(ApiError) as raised:
         asyncio.run(reader.legacy())
     assert raised.value.status == status
+
+
+@pytest.mark.parametrize("check_acting", [True, False])
+def test_owners_are_read_once_for_the_live_tasks_and_the_declared_owners(
+    check_acting: bool,
+) -> None:
+    source = FakeSource()
+    reader = LiveReader(source)
+    tasks = tasks_from(
+        f"""
+        name: Nightly
+        owner: ben@example.com
+        reload: {{appId: {APP_A}}}
+        schedule: {{cron: "0 2 * * *", timezone: UTC}}
+        """
+    )
+    owners, problems = asyncio.run(reader.owners(tasks, None, check_acting=check_acting))
+    assert source.identities_asked == [(["u-1", "u-2"], ["ben@example.com"], check_acting)]
+    assert problems == []
+    assert owners.writer("Nightly").name == "Ben"
+    assert reader.live.identities is not None and reader.live.identities.caller.id == "u-1"

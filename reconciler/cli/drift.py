@@ -31,7 +31,6 @@ from reconciler.errors import ExitCode
 from reconciler.ignore import IgnoreRule
 from reconciler.live import LiveReader
 from reconciler.ownership import is_managed
-from reconciler.qlik import users
 from reconciler.report import drift_json, drift_junit, drift_markdown, drift_text
 from reconciler.report.drift_text import app_changes
 from reconciler.writer import check_target, write_file
@@ -63,9 +62,7 @@ async def compute_drift(
             [str(doc["id"]) for doc in live if is_managed(doc, marker) and doc.get("id")]
         )
     # Owners and who changed a task, by name; drift reads only, so nobody is acted as here.
-    owners, unowned = await users.plan_owners(
-        tenant.client, desired.tasks, live, default_owner, check_acting=False
-    )
+    owners, unowned = await reader.owners(desired.tasks, default_owner, check_acting=False)
     report = build_report(
         desired.tasks,
         reader.live,

@@ -19,7 +19,6 @@ from reconciler.insight import build as build_insight
 from reconciler.live import Live, LiveReader
 from reconciler.owners import annotate
 from reconciler.plan import Options, Plan, build_plan
-from reconciler.qlik import users
 
 PLAN_COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "blue", "!": "magenta"}
 """The colour of a plan's line on a terminal, by its leading symbol."""
@@ -59,7 +58,7 @@ async def compute_plan(
     legacy = await reader.legacy() if migrates else None
     plan = build_plan(desired.tasks, live, options, legacy=legacy)
     # Owners by name, and writes as declared owners: refused before anything is written.
-    owners, problems = await users.plan_owners(tenant.client, desired.tasks, live, default_owner)
+    owners, problems = await reader.owners(desired.tasks, default_owner)
     if problems:
         raise ProblemsFound(problems)
     annotate(plan, desired.tasks, live, owners)

@@ -8,10 +8,11 @@ so each of them honours the profile without a branch of its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from reconciler.model import MARKER
+from reconciler.owners import Identities
 from reconciler.profile import (
     DEFAULT,
     Profile,
@@ -20,6 +21,7 @@ from reconciler.profile import (
     to_view,
     to_wire,
 )
+from reconciler.qlik import users
 from reconciler.qlik.auth import Credentials
 from reconciler.qlik.client import FindCreated, JsonObject, TenantClient
 
@@ -91,3 +93,9 @@ class ProfiledClient(TenantClient):
 
     async def put_task(self, task_id: str, doc: JsonObject) -> JsonObject:
         return self.view(await super().put_task(task_id, self.wire(doc)))
+
+    async def read_identities(
+        self, owner_ids: Iterable[str], specs: Iterable[str] = (), *, check_acting: bool = True
+    ) -> Identities:
+        """The caller, every owner id once, and each declared owner resolved (`qlik.users`)."""
+        return await users.read_identities(self, owner_ids, specs, check_acting=check_acting)

@@ -1,25 +1,20 @@
 """The users API through the client: who the caller is (`GET /api/v1/users/me`), a user by id
 (`GET /api/v1/users/{id}`), users by a SCIM filter (`GET /api/v1/users?filter=`), and the
 identities a plan needs (every owner once, each declared owner resolved and, with an OAuth client,
-checked to be one the client may act as).
+checked to be one the client may act as). `live.LiveReader.owners` asks for them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from reconciler.config import DefaultOwner
-from reconciler.errors import ApiError, Problem
-from reconciler.load import LoadedTask
+from reconciler.errors import ApiError
 from reconciler.owners import (
     Identities,
-    Owners,
     Person,
-    declared_owners,
-    owner_problems,
 )
-from reconciler.qlik.client import JsonObject, TenantClient, _quoted, scim_string
+from reconciler.qlik.client import TenantClient, _quoted, scim_string
 
 USERS = "/api/v1/users"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -100,34 +95,3 @@ async def read_identities(
     return Identities(
         caller=caller, people=people, resolved=resolved, refusals=refusals, oauth=client.is_oauth
     )
-
-
-def people_of(live: Iterable[JsonObject]) -> list[str]:
-    """The ids of the owners, and of whoever changed them last, of live task documents."""
-    ids: list[str] = []
-    for doc in live:
-        meta = doc.get("metadata")
-        if isinstance(meta, dict):
-            ids.extend(str(meta[k]) for k in ("ownerId", "updatedBy") if meta.get(k))
-    return ids
-
-
-async def plan_owners(
-    client: TenantClient,
-    tasks: Sequence[LoadedTask],
-    live: Sequence[JsonObject],
-    default: DefaultOwner | None,
-    *,
-    check_acting: bool = True,
-) -> tuple[Owners, list[Problem]]:
-    """Who owns each live task and who will write each task of git, read once per person; and
-    the located problems of declared owners the caller cannot act as (without `check_acting`,
-    only of owners that are no user or cannot own tasks)."""
-    declared = declared_owners(tasks, default)
-    ids = await read_identities(
-        client,
-        people_of(live),
-        [want.spec for want in declared.values()],
-        check_acting=check_acting,
-    )
-    return Owners.of(ids, declared), owner_problems(declared, ids, acting=check_acting)
