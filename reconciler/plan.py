@@ -20,6 +20,7 @@ from reconciler import apidoc, ignore, matching, normalize
 from reconciler.chains import ChainGraph, desired_graph, live_graph
 from reconciler.load import LoadedTask, paused_gc
 from reconciler.matching import How, Match, oldest_first
+from reconciler.ownership import migrated_from
 from reconciler.plan_values import Action, Kind, Options, Plan, RemoteTask
 
 __all__ = [
@@ -264,7 +265,7 @@ def _pending_legacy(
     origin = task.spec.migrateFrom
     if options.keep_legacy or not origin or origin not in legacy_by_id:
         return None
-    if (live.get("metadata") or {}).get("migratedFrom") != origin:
+    if migrated_from(live) != origin:
         return None
     return origin
 

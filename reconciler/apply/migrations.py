@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from reconciler.apply.outcomes import ApplyResult, Reporter, Status
 from reconciler.apply.port import TaskClient
 from reconciler.errors import ApiError
+from reconciler.ownership import migrated_from
 from reconciler.plan_values import Action
 
 
@@ -53,7 +54,7 @@ async def finish_migrations(
 async def _delete_legacy(client: TaskClient, task_id: str, legacy_id: str) -> str:
     """Delete the legacy reload-task only once the new task is verified to replace it."""
     task = await client.get_task(task_id)
-    if (task.get("metadata") or {}).get("migratedFrom") != legacy_id:
+    if migrated_from(task) != legacy_id:
         return f"kept legacy reload-task {legacy_id}: the new task does not record it"
     try:
         await client.delete_legacy_reload_task(legacy_id)

@@ -28,6 +28,7 @@ from reconciler.cli.writing import (
 from reconciler.errors import ReconcilerError
 from reconciler.live import LiveReader
 from reconciler.load import display_path
+from reconciler.ownership import migrated_from
 
 
 def _read_dump(path: Path) -> list[dict[str, Any]]:
@@ -66,11 +67,7 @@ async def _read_tenant(opened: Tenant, dumped: list[dict[str, Any]] | None) -> _
         live = await reader.tasks()
         apps = await reader.apps(sorted({str(t["appId"]) for t in legacy if t.get("appId")}))
     names = {a: n for a, facts in apps.items() if (n := facts.name.strip())}
-    migrated_to = {
-        str(origin): str(t.get("name"))
-        for t in live
-        if (origin := (t.get("metadata") or {}).get("migratedFrom"))
-    }
+    migrated_to = {origin: str(t.get("name")) for t in live if (origin := migrated_from(t))}
     return _Legacy(legacy, names, migrated_to, {str(t.get("name")) for t in live})
 
 
