@@ -258,6 +258,7 @@ class Context:
     repeat: int
     workdir: Path
     report: Report
+    sizes: tuple[int, ...] = ()  # the scaling workload's tree sizes, when not its own
 
     def scale(self, full: int) -> int:
         return max(1, full // 10) if self.quick else full

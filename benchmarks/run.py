@@ -308,7 +308,7 @@ def rate_limit(ctx: Context) -> None:
 
 def scaling(ctx: Context) -> None:
     """Plan wall time and requests at four sizes: the cost per task must not grow."""
-    sizes = [ctx.scale(n) for n in (100, 1_000, 5_000, 10_000)]
+    sizes = list(ctx.sizes) or [ctx.scale(n) for n in (100, 1_000, 5_000, 10_000)]
     name = "scaling"
     points: list[dict[str, Any]] = []
     for n in sizes:
@@ -334,8 +334,8 @@ def scaling(ctx: Context) -> None:
         r.add(
             name,
             f"{p['tasks']} tasks",
-            f"{p['requests']} requests, {s(p['wall_s'])}, "
-            f"{p['wall_s'] / p['tasks'] * 1000:.3f} ms/task{note}",
+            f"{p['requests']} requests, {s(p['wall_s'])} (CPU {s(p['cpu_s'])}), "
+            f"{p['wall_s'] / p['tasks'] * 1000:.3f} ms/task{note}, peak RSS {p['rss_mb']:.0f} MB",
         )
         previous = p
     # Linear: the cost of the last 5,000 tasks per task is no more than 1.5x that of the 4,000 before.
@@ -423,6 +423,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="Generate the workloads here and keep them.")
     parser.add_argument(
+        "--sizes",
+        help="Tree sizes of the scaling workload, comma-separated (default 100,1000,5000,10000).",
+    )
+    parser.add_argument(
         "--source",
         type=Path,
         help="Run the commands from this source tree (another version's checkout) to compare.",
@@ -446,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             repeat=args.repeat or (1 if args.quick else 3),
             workdir=workdir,
             report=report,
+            sizes=tuple(int(n) for n in args.sizes.split(",")) if args.sizes else (),
         )
         for name, workload in {**WORKLOADS, **OPTIONAL}.items():
             wanted = name in args.only if args.only else name in WORKLOADS or args.cold_install
