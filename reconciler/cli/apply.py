@@ -32,13 +32,13 @@ from reconciler.cli.options import (
     WritesOpt,
 )
 from reconciler.cli.output import echo_coloured, err, utc_now
-from reconciler.cli.planning import PLAN_COLOURS, compute_plan, refuse_problems
+from reconciler.cli.planning import PLAN_COLOURS, compute_plan, plan_options, refuse_problems
 from reconciler.cli.progress import BarReporter, LineReporter, outcome_line
 from reconciler.cli.settings import read_tree, settings_for
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.guard import Guard
 from reconciler.live import LiveReader
-from reconciler.plan import Options, Plan
+from reconciler.plan import Plan
 from reconciler.planfile import load as load_saved_plan
 from reconciler.report import plan_text
 
@@ -122,13 +122,8 @@ def apply_cmd(
     if planfile is not None:
         saved, header = load_saved_plan(_read_saved(planfile))
     else:
-        options = Options(
-            marker=settings.marker,
-            adopt=adopt,
-            prune=not no_prune,
-            keep_legacy=keep_legacy,
-            targets=tuple(target or ()),
-            ignore_rules=settings.ignore,
+        options = plan_options(
+            settings, adopt=adopt, no_prune=no_prune, keep_legacy=keep_legacy, target=target
         )
     opened = connect_after_files(
         settings,

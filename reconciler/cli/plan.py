@@ -30,11 +30,17 @@ from reconciler.cli.options import (
     VerboseOpt,
 )
 from reconciler.cli.output import echo_coloured, err, git_commit, utc_now
-from reconciler.cli.planning import PLAN_COLOURS, Reading, compute_plan, refuse_problems
+from reconciler.cli.planning import (
+    PLAN_COLOURS,
+    Reading,
+    compute_plan,
+    plan_options,
+    refuse_problems,
+)
 from reconciler.cli.settings import read_tree, settings_for, zone
 from reconciler.errors import ExitCode
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
-from reconciler.plan import Options, Plan
+from reconciler.plan import Plan
 from reconciler.report import plan_json, plan_markdown, plan_text
 from reconciler.writer import check_target, write_file
 
@@ -78,13 +84,8 @@ def plan_cmd(
     """
     settings = settings_for(config, tasks, env, tenant)
     read = functools.partial(read_tree, settings, allow_empty=allow_empty, echo=False)
-    options = Options(
-        marker=settings.marker,
-        adopt=adopt,
-        prune=not no_prune,
-        keep_legacy=keep_legacy,
-        targets=tuple(target or ()),
-        ignore_rules=settings.ignore,
+    options = plan_options(
+        settings, adopt=adopt, no_prune=no_prune, keep_legacy=keep_legacy, target=target
     )
     if out is not None:
         check_target(out)
@@ -103,20 +104,12 @@ def plan_cmd(
     now = utc_now()
     requests = opened.client.requests.total
     if out is not None and not insight.problems:
-        _write_plan(out, plan, opened, now, requests, insight)
+        write_file(out, _plan_json(plan, opened, now, insight))
+        err(f"saved the plan to {out}; apply it with: reconciler apply {out}")
     elif out is not None:
         err(f"the plan has problems: not saved to {out}")
     if fmt is PlanFormat.json:
-        typer.echo(
-            plan_json.render(
-                plan,
-                tenant=opened.url,
-                generated_at=now,
-                git_commit=git_commit(),
-                requests=dict(opened.client.requests.by_operation),
-                insight=insight,
-            )
-        )
+        typer.echo(_plan_json(plan, opened, now, insight))
     elif fmt is PlanFormat.markdown:
         typer.echo(
             plan_markdown.render(plan, now=now, tenant=opened.label, insight=insight), nl=False
@@ -135,10 +128,9 @@ def plan_cmd(
         raise typer.Exit(int(ExitCode.CHANGES))
 
 
-def _write_plan(
-    path: Path, plan: Plan, opened: Tenant, now: datetime, requests: int, insight: Insight
-) -> None:
-    text = plan_json.render(
+def _plan_json(plan: Plan, opened: Tenant, now: datetime, insight: Insight) -> str:
+    """The plan as JSON: what `--out` saves and `--format json` prints."""
+    return plan_json.render(
         plan,
         tenant=opened.url,
         generated_at=now,
@@ -146,5 +138,3 @@ def _write_plan(
         requests=dict(opened.client.requests.by_operation),
         insight=insight,
     )
-    write_file(path, text)
-    err(f"saved the plan to {path}; apply it with: reconciler apply {path}")

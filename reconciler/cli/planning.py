@@ -11,7 +11,7 @@ from reconciler import hub_renames, preflight
 from reconciler.cli.connect import Tenant
 from reconciler.cli.output import err, utc_now
 from reconciler.cli.settings import zone
-from reconciler.config import DefaultOwner
+from reconciler.config import DefaultOwner, Settings
 from reconciler.desired import Desired
 from reconciler.errors import ProblemsFound, ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
@@ -22,6 +22,26 @@ from reconciler.plan import Options, Plan, build_plan
 
 PLAN_COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "blue", "!": "magenta"}
 """The colour of a plan's line on a terminal, by its leading symbol."""
+
+
+def plan_options(
+    settings: Settings,
+    *,
+    adopt: bool,
+    no_prune: bool,
+    keep_legacy: bool,
+    target: list[str] | None,
+) -> Options:
+    """What the command line says of how to plan, with the ownership marker and the
+    `ignoreDifferences` rules of the settings."""
+    return Options(
+        marker=settings.marker,
+        adopt=adopt,
+        prune=not no_prune,
+        keep_legacy=keep_legacy,
+        targets=tuple(target or ()),
+        ignore_rules=settings.ignore,
+    )
 
 
 @dataclass(frozen=True, slots=True)
