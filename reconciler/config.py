@@ -128,7 +128,7 @@ class Settings:
 def load_config(path: Path) -> Config:
     """Read a configuration file; a missing file is the default configuration."""
     if not path.exists():
-        return Config()
+        return Config.model_construct()
     shown = str(path)
     try:
         doc = read_single(shown, read_bounded(path, MAX_BYTES))
@@ -139,7 +139,7 @@ def load_config(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read {shown}: {exc.strerror}") from None
     if doc is None:
-        return Config()
+        return Config.model_construct()
     if not isinstance(doc.data, dict):
         raise ProblemsFound(
             [Problem(shown, doc.line, doc.column, "expected a mapping of settings")]

@@ -36,7 +36,7 @@ Loc = tuple[str | int, ...]
 class Strict(BaseModel):
     """Unknown keys are errors: a typo must never be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]

@@ -61,7 +61,9 @@ class Profile(Strict):
         return {k: v for k, v in self.model_dump().items() if default[k] != v}
 
 
-DEFAULT = Profile()
+DEFAULT = Profile.model_construct()
+"""Every setting at its default (the declared defaults need no validation, so the model is built
+only when a profile is read from a file)."""
 
 
 def merged(*layers: Profile | None) -> Profile:
@@ -70,7 +72,7 @@ def merged(*layers: Profile | None) -> Profile:
     for layer in layers:
         if layer is not None:
             values.update(layer.model_dump(exclude_unset=True))
-    return Profile.model_validate(values)
+    return Profile.model_validate(values) if values else Profile.model_construct()
 
 
 # -- the marker in the description ----------------------------------------------------------------
