@@ -1,5 +1,8 @@
 """cron: reading and checking a 5-field expression (or {expression, validUntil}), and its wall
-times in order."""
+times in order.
+
+croniter (and the parts of dateutil it loads) is imported when a cron expression is first checked
+or expanded: a tree without cron schedules starts without it."""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from functools import lru_cache
-
-from croniter import CroniterBadDateError, CroniterError, croniter
 
 from reconciler.schedule.forms import EXAMPLE_CRON, REFERENCE_START, Unreadable
 from reconciler.schedule.zones import read_local
@@ -61,6 +62,8 @@ def _cron_error(expr: str) -> str:
         return f"cron '{expr}' has {len(fields)} fields; {expected}"
     if any("H" in f.upper() for f in fields[:3]):
         return f"cron '{expr}': hashed values (H) are not standard cron; {expected}"
+    from croniter import CroniterBadDateError, CroniterError, croniter
+
     try:
         croniter(expr, REFERENCE_START, ret_type=datetime).get_next()
     except CroniterBadDateError:
@@ -71,6 +74,8 @@ def _cron_error(expr: str) -> str:
 
 
 def cron_walls(expr: str, from_wall: datetime) -> Iterator[datetime]:
+    from croniter import CroniterBadDateError, croniter
+
     it = croniter(expr, from_wall, ret_type=datetime)
     try:
         while True:
