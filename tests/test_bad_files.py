@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from reconciler.cli.commands import app
 
 BAD = Path(__file__).parent / "cases" / "bad"
 CASES = sorted(BAD.glob("*.yaml"))

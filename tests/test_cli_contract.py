@@ -18,7 +18,7 @@ import pytest
 import typer.main
 
 from reconciler import __version__
-from reconciler.cli import app
+from reconciler.cli.commands import app
 from tests.conftest import EXAMPLES, REPO
 
 SECRET = "SECRET-contract-7d2b-KEY"

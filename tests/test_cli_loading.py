@@ -43,7 +43,7 @@ NOT_FOR_VALIDATE = (
 )
 
 
-def _run(cwd: Path, *args: str) -> tuple[int, set[str], str]:
+def _run(cwd: Path, *args: str, probe: str = PROBE) -> tuple[int, set[str], str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -51,7 +51,7 @@ def _run(cwd: Path, *args: str) -> tuple[int, set[str], str]:
     }
     env.update(COLUMNS="200", NO_COLOR="1")
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
+        [sys.executable, "-c", probe, *args],
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -106,3 +106,40 @@ def test_help_lists_every_command_of_the_registry(tmp_path: Path) -> None:
     assert code == 0
     listed = [line.split()[1] for line in out.splitlines() if line.startswith("│ ")]
     assert [name for name in listed if name in COMMANDS] == list(COMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "cron_loaded"),
+    [
+        ("{cron: '0 2 * * *', timezone: Europe/Zurich}", True),
+        ("{recurrence: 'RRULE:FREQ=DAILY;BYHOUR=2;BYMINUTE=0;BYSECOND=0'}", False),
+        ("{interval: R/2026-01-01T06:00:00Z/P1D}", False),
+    ],
+)
+def test_validate_loads_the_cron_library_only_for_a_cron_schedule(
+    one_task: Path, schedule: str, cron_loaded: bool
+) -> None:
+    (one_task / "tasks" / "one.yaml").write_text(
+        f"name: Nightly\nreload: {{appId: {APP_A}}}\nschedule: {schedule}\n"
+    )
+    code, modules, out = _run(one_task, "validate", "--tasks", "tasks")
+    assert code == 0, out
+    assert ("croniter" in modules) is cron_loaded
+
+
+def test_validate_builds_only_the_models_of_the_forms_it_reads(one_task: Path) -> None:
+    """The task models are built when first used: a short-form tree without reconciler.yaml
+    builds neither the full form nor the configuration's models."""
+    probe = PROBE.replace(
+        'sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)}) + "\\n")',
+        "from pydantic import BaseModel\n"
+        "from reconciler import config, model, profile\n"
+        "built = sorted(name for module in (config, model, profile) for name, value in vars(module).items()\n"
+        "    if isinstance(value, type) and issubclass(value, BaseModel) and value.__pydantic_complete__)\n"
+        'sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": built}) + "\\n")',
+    )
+    assert probe != PROBE
+    code, built, out = _run(one_task, "validate", "--tasks", "tasks", probe=probe)
+    assert code == 0, out
+    assert "FullTask" not in built and "Config" not in built and "Profile" not in built
+    assert "ShortTask" in built

@@ -16,7 +16,7 @@ from dateutil.rrule import rruleset, rrulestr
 from typer.testing import CliRunner
 
 from reconciler import apidoc, model, schedule, taskfile
-from reconciler.cli import app
+from reconciler.cli.commands import app
 from reconciler.load import LoadedTask, LoadResult, load_text
 from reconciler.migrate import LegacyFile, Migration, migrate, read_dump
 from reconciler.validate import validate

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from reconciler import schedule
-from reconciler.cli import app
+from reconciler.cli.commands import app
 from reconciler.schedule import subdaily
 from reconciler.schedule.rrule import explicit_rule, is_feasible, parse_rule, rule_walls
 

@@ -103,12 +103,23 @@ app = typer.Typer(
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
+    loaded()
     if version:
         typer.echo(f"qlik-task-reconciler {__version__}")
         raise typer.Exit(0)
 
 
-def main() -> None:
+def loaded() -> None:
+    """The command is loaded and about to run: what loading made joins the oldest generation
+    unscanned (as `reconciler.load.paused_gc` does for the task files), and the collector resumes
+    as before. Nothing to do when collection was not paused (the commands run in-process)."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.unfreeze()
+        gc.enable()
+
+
+def run() -> None:
     # At exit the interpreter collects the whole heap once more, a tenth of a second for a plan of
     # a few thousand tasks: the process is ending, so nothing is frozen for long.
     atexit.register(gc.freeze)

@@ -15,7 +15,7 @@ import pytest
 from emulator_docs import BASE, START, TASKS, TOKEN, chained_body, create, scheduled_body, task_body
 from typer.testing import CliRunner
 
-from reconciler.cli import app as cli_app
+from reconciler.cli.commands import app as cli_app
 from reconciler.emulator import Emulator, EmulatorConfig, ManualClock, quirks
 from reconciler.emulator.quirks import Quirk, UnknownQuirk
 

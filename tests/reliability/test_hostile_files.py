@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler import writer
-from reconciler.cli import app
+from reconciler.cli.commands import app
 from reconciler.errors import ReconcilerError
 
 GOOD_TASK = (

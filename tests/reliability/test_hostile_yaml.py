@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from reconciler.cli.commands import app
 from reconciler.load import LoadResult, load_text
 from tests.reliability.conftest import Served, assert_no_secret, cli_env
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from reconciler.cli.commands import app
 from reconciler.cli.connect import EXAMPLE_APPS
 from reconciler.report import workflow_commands
 

@@ -27,7 +27,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler import apidoc
-from reconciler.cli import app
+from reconciler.cli.commands import app
 from reconciler.emulator import Reply, json_reply
 from reconciler.qlik import client as client_module
 from reconciler.qlik.retry import RetryPolicy
