@@ -99,8 +99,12 @@ def test_300_mixed_changes_converge_under_faults(tmp_path: Path, seed: int) -> N
     no_faults(emulator)
     verdict = ready.verdict(emulator)
     assert verdict.converged, verdict.explain()
+    # The dropped answers to POST are resolved by listing, never re-sent (no duplicate above):
+    # found by name at once, or, when the random faults spend the create's one budget while it
+    # looks, left failed in the first apply and found by the next plan.
     found = [o for r in results for o in r.outcomes if "found by name" in o.detail]
-    assert len(found) >= 3  # the dropped answers to POST, resolved by listing, not re-sent
+    spent = [o for o in first.with_status(Status.FAILED) if o.action.creates]
+    assert len(found) + len(spent) >= 3
     assert (dropped.hits, burst.hits, unsent.hits) == (3, 3, 1)
     assert requests.throttled >= 3
     # The random faults are drawn in the order requests arrive, from the seed: their number
