@@ -17,6 +17,7 @@ from reconciler.errors import ProblemsFound, ReconcilerError
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.insight import build as build_insight
 from reconciler.live import Live, LiveReader
+from reconciler.load import paused_gc
 from reconciler.owners import annotate
 from reconciler.plan import Options, Plan, build_plan
 
@@ -64,7 +65,22 @@ async def compute_plan(
 
     The task files are read (`read`, in a thread) while the listing's pages arrive: a plan takes
     about as long as the longer of the two, not their sum. Problems in the task files are
-    reported before any error of the tenant, as when they were read first."""
+    reported before any error of the tenant, as when they were read first.
+
+    The cyclic collector stays paused throughout: the documents of both sides are acyclic, and
+    with tens of thousands of them every full collection walks the whole heap again, which made
+    a plan of 50,000 tasks grow faster than its size (benchmarks/README.md)."""
+    with paused_gc():
+        return await _compute_plan(read, tenant, options, default_owner, reading)
+
+
+async def _compute_plan(
+    read: Callable[[], Desired],
+    tenant: Tenant,
+    options: Options,
+    default_owner: DefaultOwner | None,
+    reading: Reading,
+) -> tuple[Plan, Live, Insight]:
     reader = LiveReader(tenant.client)
     listing = asyncio.create_task(reader.tasks())
     try:
