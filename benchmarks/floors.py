@@ -207,7 +207,9 @@ def _install(installer: str, src: Path, venv: Path, work: Path, env: dict[str, s
     python = str(venv / "bin" / "python")
     quiet = ["--quiet", "--disable-pip-version-check"]
     start = time.perf_counter()
-    _timed([sys.executable, "-m", "venv", str(venv)], env, work)
+    # As the Action: the environment uv installs into has no pip of its own.
+    seed = [] if installer == "pip" else ["--without-pip"]
+    _timed([sys.executable, "-m", "venv", *seed, str(venv)], env, work)
     if installer == "pip":
         # pip takes no hashes in a constraints file next to a directory: the same pins, no hashes.
         pins = work / "pins.txt"
@@ -221,7 +223,8 @@ def _install(installer: str, src: Path, venv: Path, work: Path, env: dict[str, s
     else:
         uv_txt = work / "uv.txt"
         uv_txt.write_text(_uv_requirement(lock))
-        install_uv = [python, "-m", "pip", "install", *quiet, "--require-hashes", "--no-deps"]
+        install_uv = [sys.executable, "-m", "pip", "--python", python, "install", *quiet]
+        install_uv += ["--require-hashes", "--no-deps"]
         _timed([*install_uv, "-r", str(uv_txt)], env, work)
         uv = str(venv / "bin" / "uv")
         _timed(
