@@ -27,10 +27,10 @@ from measure import (
     CHILD_ENV,
     HERE,
     SEED,
-    UNPACED,
     WRITE_METHODS,
     Context,
     Run,
+    apply_args,
     cli,
     costs,
     expect,
@@ -142,19 +142,7 @@ def enabled_create(ctx: Context) -> None:
     with tenant([], config) as (emulator, url):
         applied = expect(
             measure(
-                cli(
-                    "apply",
-                    "--env",
-                    generate.ENV,
-                    "--tenant",
-                    url,
-                    "--auto-approve",
-                    "--allow-mass-create",
-                    "--reads-per-minute",
-                    UNPACED,
-                    "--writes-per-minute",
-                    UNPACED,
-                ),
+                apply_args(url, "--allow-mass-create"),
                 root,
                 emulator,
             ),

@@ -196,6 +196,22 @@ def plan_args(url: str, *extra: str) -> list[str]:
     )
 
 
+def apply_args(url: str, *extra: str, writes_per_minute: str = UNPACED) -> list[str]:
+    return cli(
+        "apply",
+        "--env",
+        generate.ENV,
+        "--tenant",
+        url,
+        "--auto-approve",
+        *extra,
+        "--reads-per-minute",
+        UNPACED,
+        "--writes-per-minute",
+        writes_per_minute,
+    )
+
+
 def median_run(runs: Sequence[Run]) -> Run:
     """The run with the median wall time."""
     ordered = sorted(runs, key=lambda r: r.wall)

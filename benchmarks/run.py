@@ -43,6 +43,7 @@ from measure import (  # noqa: E402
     Report,
     Run,
     TimedEmulator,
+    apply_args,
     child_env,
     cli,
     costs,
@@ -192,20 +193,12 @@ def _apply(
     with tenant(changes.live, config) as (emulator, url):
         applied = expect(
             measure(
-                cli(
-                    "apply",
-                    "--env",
-                    generate.ENV,
-                    "--tenant",
+                apply_args(
                     url,
-                    "--auto-approve",
                     "--allow-mass-delete",
                     "--parallelism",
                     str(PARALLELISM),
-                    "--reads-per-minute",
-                    UNPACED,
-                    "--writes-per-minute",
-                    writes_per_minute,
+                    writes_per_minute=writes_per_minute,
                 ),
                 root,
                 emulator,
