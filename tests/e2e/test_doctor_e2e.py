@@ -18,6 +18,7 @@ from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.emulator.faults import Fault
 from reconciler.model import MARKER
 from tests.e2e.conftest import API_KEY, Cli, LiveTenant, Project
+from tests.emulator.emulator_docs import task_body
 
 pytestmark = pytest.mark.e2e
 
@@ -27,35 +28,9 @@ PROBE_APP = "3f5e2a1b-8c9d-4e0f-a1b2-c3d4e5f60718"
 APPS = [
     {"id": a, "name": n} for a, n in ((SALES, "Sales"), (FINANCE, "Finance"), (PROBE_APP, "Probe"))
 ]
-HAND_MADE = {
-    "name": "Made by hand",
-    "description": "someone's own task",
-    "enabled": True,
-    "specVersion": "0.8",
-    "version": "1.0.0",
-    "annotations": ["team:ops"],
-    "states": [
-        {
-            "name": "reload",
-            "type": "event",
-            "end": True,
-            "onEvents": [
-                {
-                    "eventRefs": [],
-                    "actions": [
-                        {
-                            "name": "reload-action",
-                            "functionRef": {
-                                "refName": "app.reload",
-                                "arguments": {"appId": PROBE_APP, "partial": False},
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ],
-}
+HAND_MADE = task_body(
+    "Made by hand", PROBE_APP, description="someone's own task", annotations=["team:ops"]
+)
 TASK_FILES = f"""
 name: Sales ETL
 description: Nightly sales extract

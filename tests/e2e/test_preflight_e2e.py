@@ -126,17 +126,21 @@ def test_a_second_data_update_task_on_an_app_is_a_problem(cli: Cli, tenant: Live
     )
 
 
+EXPIRED = f"""\
+name: Expired campaign
+reload: {{appId: {SALES_APP}}}
+schedule:
+  recurrence: RRULE:FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0
+  startDateTime: 2024-01-01T09:00:00
+  endDateTime: 2024-06-01T00:00:00
+"""
+"""A task file whose schedule ended in the past (its endDateTime on line 6)."""
+
+
 def test_an_end_in_the_past_on_a_task_to_create_is_a_problem(cli: Cli, tenant: LiveTenant) -> None:
     cli.project.write(
         "tasks/extra/expired.yaml",
-        f"""\
-        name: Expired campaign
-        reload: {{appId: {SALES_APP}}}
-        schedule:
-          recurrence: RRULE:FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0
-          startDateTime: 2024-01-01T09:00:00
-          endDateTime: 2024-06-01T00:00:00
-        """,
+        EXPIRED,
     )
     _refused(cli, tenant, "tasks/extra/expired.yaml", 6, "Expired campaign", "CHO-017")
 
@@ -145,14 +149,7 @@ def test_an_end_in_the_past_is_said_once_as_the_problem(cli: Cli, tenant: LiveTe
     """The task files' warning of the same end is not printed beside the preflight problem."""
     cli.project.write(
         "tasks/extra/expired.yaml",
-        f"""\
-        name: Expired campaign
-        reload: {{appId: {SALES_APP}}}
-        schedule:
-          recurrence: RRULE:FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0
-          startDateTime: 2024-01-01T09:00:00
-          endDateTime: 2024-06-01T00:00:00
-        """,
+        EXPIRED,
     )
     text = cli("plan")
     assert text.returncode == 1

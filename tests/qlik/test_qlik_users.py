@@ -9,34 +9,11 @@ from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.errors import ApiError, ConfigError
 from reconciler.qlik import Credentials, Secret, TenantClient
 from reconciler.qlik import users as users_api
+from tests.emulator.emulator_docs import task_body
 
 pytestmark = pytest.mark.anyio
 TENANT = "https://tenant.example.local"
-BODY = {
-    "name": "t",
-    "specVersion": "0.8",
-    "states": [
-        {
-            "name": "reload",
-            "type": "event",
-            "end": True,
-            "onEvents": [
-                {
-                    "eventRefs": [],
-                    "actions": [
-                        {
-                            "name": "reload-action",
-                            "functionRef": {
-                                "refName": "app.reload",
-                                "arguments": {"appId": "116dbfae-7fb9-4983-8e23-5ccd8c508722"},
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ],
-}
+BODY = task_body("t", "116dbfae-7fb9-4983-8e23-5ccd8c508722")
 
 
 def oauth_client(emu: Emulator) -> TenantClient:
