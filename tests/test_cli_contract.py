@@ -4,12 +4,10 @@ line, and credentials without a tenant are refused instead of falling back to th
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,32 +18,13 @@ import typer.main
 from reconciler import __version__
 from reconciler.cli.commands import app
 from tests.conftest import EXAMPLES, REPO
+from tests.processes import clean_env, run_python
 
 SECRET = "SECRET-contract-7d2b-KEY"
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("QLIK_", "RECONCILER_", "GITHUB_")) and k != "CI"
-    }
-    env.update(COLUMNS="200", NO_COLOR="1", PYTHONWARNINGS="error")
-    env.update(extra)
-    return env
-
-
 def _run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        cwd=cwd,
-        env=_env(**env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python(cwd, "-m", "reconciler", *args, env=clean_env(PYTHONWARNINGS="error", **env))
 
 
 @pytest.fixture

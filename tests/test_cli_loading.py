@@ -5,15 +5,13 @@ command of the registry."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from reconciler.cli.commands import COMMANDS
 from tests.conftest import APP_A
+from tests.processes import clean_env, run_python
 
 PROBE = """
 import json, runpy, sys
@@ -44,22 +42,7 @@ NOT_FOR_VALIDATE = (
 
 
 def _run(cwd: Path, *args: str, probe: str = PROBE) -> tuple[int, set[str], str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("QLIK_", "RECONCILER_", "GITHUB_")) and k != "CI"
-    }
-    env.update(COLUMNS="200", NO_COLOR="1")
-    done = subprocess.run(
-        [sys.executable, "-c", probe, *args],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(cwd, "-c", probe, *args, env=clean_env())
     _, _, tail = done.stderr.rpartition("\nMODULES ")
     assert tail, done.stderr
     found = json.loads(tail)

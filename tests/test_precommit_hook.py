@@ -9,7 +9,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.processes import run_python
 
 TEMPLATE = REPO / "examples" / "tasks-repo"
 
@@ -35,16 +35,7 @@ def _run_hook(root: Path, changed: list[str]) -> subprocess.CompletedProcess[str
     argv = shlex.split(hook["entry"]) + hook.get("args", [])
     assert argv[0] == "reconciler"  # the console script the package installs
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QLIK_", "RECONCILER_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *argv[1:]],
-        cwd=root,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python(root, "-m", "reconciler", *argv[1:], env=env)
 
 
 @pytest.fixture

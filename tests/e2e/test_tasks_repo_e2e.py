@@ -19,21 +19,11 @@ import yaml
 
 from tests.conftest import REPO
 from tests.e2e.conftest import API_KEY, LiveTenant
+from tests.processes import clean_env, run_python
 
 TEMPLATE = REPO / "examples" / "tasks-repo"
 ACTION = REPO / "action.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("QLIK_", "RECONCILER_", "GITHUB_", "INPUT_")) and k != "CI"
-    }
-    env.update(COLUMNS="200", NO_COLOR="1")
-    env.update(extra)
-    return env
 
 
 @pytest.fixture
@@ -44,16 +34,7 @@ def tasks_repo(tmp_path: Path) -> Path:
 
 
 def _reconciler(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        cwd=root,
-        env=_clean_env(**env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(root, "-m", "reconciler", *args, env=clean_env(**env), timeout=120)
     assert API_KEY not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     return result
@@ -161,7 +142,7 @@ def _runner_env(**extra: str) -> dict[str, str]:
     # The test environment's Python and uv stand in for the runner's; uv installs from its cache,
     # which installing the lock fills (the tests use no network but the loopback).
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = _clean_env(PATH=path, UV_OFFLINE="1", CI="true", **extra)
+    env = clean_env(PATH=path, UV_OFFLINE="1", CI="true", **extra)
     env.pop("VIRTUAL_ENV", None)
     return env
 
