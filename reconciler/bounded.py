@@ -32,7 +32,7 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
     regular file (a FIFO would wait for a writer, a device may never end)."""
     # O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file ignores it.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as handle:
+    try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
@@ -40,7 +40,26 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
             raise OSError(errno.EINVAL, "not a regular file", str(path))
         if info.st_size > limit:
             raise TooLarge(f"file is larger than {_size(limit)} ({info.st_size} bytes)")
-        data = handle.read(limit + 1)
+        data = _read_up_to(fd, info.st_size, limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise TooLarge(f"file is larger than {_size(limit)}")
     return data
+
+
+def _read_up_to(fd: int, expected: int, most: int) -> bytes:
+    """At most `most` bytes of `fd`, asking for the `expected` size first: a buffer of the bound
+    allocated for every small file cost more than reading it. A file that grows while it is read
+    is read on, up to `most`."""
+    chunks: list[bytes] = []
+    got = 0
+    want = min(expected + 1, most)
+    while got < most:
+        chunk = os.read(fd, want)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+        want = min(max(want, 64 * 1024), most - got)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
