@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sys
 from contextlib import AbstractContextManager, nullcontext
@@ -15,7 +14,7 @@ from rich.console import Console
 from reconciler.apply import ApplyResult, Reporter, Status, apply_plan
 from reconciler.apply.preconditions import check_fresh
 from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
-from reconciler.cli.connect import connect_after_files
+from reconciler.cli.connect import connect_after_files, run_async
 from reconciler.cli.failures import command
 from reconciler.cli.options import (
     AdoptOpt,
@@ -176,7 +175,7 @@ def apply_cmd(
                 )
             return plan, result
 
-    plan, result = asyncio.run(run())
+    plan, result = run_async(run())
     if verbose:
         err(
             f"{opened.client.requests.total} API request(s): {dict(opened.client.requests.by_operation)}"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from reconciler.cli.connect import connect
+from reconciler.cli.connect import connect, run_async
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt
 from reconciler.cli.output import err, utc_now
@@ -101,7 +100,7 @@ def doctor_cmd(
             )
             return report
 
-    report = asyncio.run(run())
+    report = run_async(run())
     if why:
         report.notes.append(f"the task files did not load, so their apps were not checked: {why}")
     if fmt is DoctorFormat.json:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 import typer
 
 from reconciler.apps import app_ids_in, with_app_names
-from reconciler.cli.connect import Tenant, connect
+from reconciler.cli.connect import Tenant, connect, run_async
 from reconciler.cli.failures import command
 from reconciler.cli.options import (
     AllowEmptyOpt,
@@ -138,7 +137,7 @@ def drift_cmd(
                 default_owner=settings.default_owner,
             )
 
-    report = asyncio.run(run())
+    report = run_async(run())
     now = utc_now()
     requests = dict(opened.client.requests.by_operation)
     commit = git_commit()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -10,7 +9,7 @@ import typer
 
 from reconciler import apidoc, model
 from reconciler.apps import AppBook, AppFacts, app_label
-from reconciler.cli.connect import connect
+from reconciler.cli.connect import connect, run_async
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt
 from reconciler.cli.settings import read_tree, settings_for
@@ -57,7 +56,7 @@ def graph_cmd(
             async with opened.client:
                 return await LiveReader(opened.client).apps(wanted)
 
-        apps = asyncio.run(read())
+        apps = run_async(read())
     typer.echo(_render_graph(desired, docs, apps, fmt), nl=False)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from reconciler import importer, taskfile
-from reconciler.cli.connect import Tenant, connect
+from reconciler.cli.connect import Tenant, connect, run_async
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt, VerboseOpt
 from reconciler.cli.output import err
@@ -55,7 +54,7 @@ def import_cmd(
     """
     settings = settings_for(config, tasks, env, tenant)
     opened = connect(settings)
-    live = asyncio.run(_live_tasks(opened))
+    live = run_async(_live_tasks(opened))
     if verbose:
         err(f"{opened.client.requests.total} API request(s)")
     tree = read_declared(settings, out)

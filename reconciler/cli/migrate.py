@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,7 @@ import typer
 
 from reconciler import migrate, taskfile
 from reconciler.bounded import DATA_FILE_BYTES, TooLarge, read_bounded
-from reconciler.cli.connect import Tenant, connect
+from reconciler.cli.connect import Tenant, connect, run_async
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt, VerboseOpt
 from reconciler.cli.output import err, utc_now
@@ -105,7 +104,7 @@ def migrate_cmd(
         found = _Legacy(dumped)
     else:
         opened = connect(settings)
-        found = asyncio.run(_read_tenant(opened, dumped))
+        found = run_async(_read_tenant(opened, dumped))
         if verbose:
             err(f"{opened.client.requests.total} API request(s)")
     if found.tasks is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from datetime import datetime
 from enum import StrEnum
@@ -11,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.connect import Tenant, connect_after_files
+from reconciler.cli.connect import Tenant, connect_after_files, run_async
 from reconciler.cli.failures import command
 from reconciler.cli.options import (
     AdoptOpt,
@@ -100,7 +99,7 @@ def plan_cmd(
             )
             return plan, insight
 
-    plan, insight = asyncio.run(run())
+    plan, insight = run_async(run())
     now = utc_now()
     requests = opened.client.requests.total
     if out is not None and not insight.problems:

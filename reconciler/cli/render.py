@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from enum import StrEnum
 from typing import Annotated, Any
@@ -10,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from reconciler import apidoc
-from reconciler.cli.connect import connect
+from reconciler.cli.connect import connect, run_async
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, TasksOpt, TenantOpt
 from reconciler.cli.output import dump_yaml
@@ -63,7 +62,7 @@ def render_cmd(
             async with opened.client:
                 return await LiveReader(opened.client).tasks()
 
-        ids = managed_ids(asyncio.run(listing()), settings.marker)
+        ids = managed_ids(run_async(listing()), settings.marker)
     docs = [
         to_wire(apidoc.build(t, ids, settings.marker), settings.marker, settings.profile)
         for t in chosen

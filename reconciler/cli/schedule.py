@@ -3,7 +3,6 @@ tenant's unmanaged tasks and legacy reload-tasks, in one time zone."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -12,7 +11,7 @@ import typer
 
 from reconciler import apidoc
 from reconciler.apps import AppFacts
-from reconciler.cli.connect import connect
+from reconciler.cli.connect import connect, run_async
 from reconciler.cli.failures import command
 from reconciler.cli.options import ConfigOpt, EnvOpt, MaxConcurrentOpt, TasksOpt, TenantOpt, TzOpt
 from reconciler.cli.output import utc_now
@@ -95,7 +94,7 @@ def schedule_cmd(
                     ids = [str(d["id"]) for d, _ in docs if d.get("id")]
                     measured = _durations(await reader.runs(ids, RUNS_PER_TASK))
 
-        asyncio.run(read())
+        run_async(read())
     found = starts(reloaders, begin, end, {k: d.p90 for k, d in (measured or {}).items()})
     on_event, on_demand, disabled = unscheduled(docs)
     scope = (
