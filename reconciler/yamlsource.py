@@ -8,8 +8,9 @@ refused quickly instead of exhausting memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -34,16 +35,22 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """SafeLoader without the timestamp resolver: dates stay the strings the user wrote."""
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        """The tag of a node; a plain scalar's depends on its text alone, and the same texts
-        (keys above all) come back in every file, so those answers are remembered."""
-        if kind is yaml.ScalarNode and implicit[0] and not self.yaml_path_resolvers:
+        """The tag of a node without one of its own, as the safe resolver gives it; a plain
+        scalar's depends on its text alone, and the same texts (keys above all) come back in
+        every file, so those answers are remembered. Quoted text is a string, and a collection
+        its kind's tag, as the resolver says when no path resolver is added (none is)."""
+        if self.yaml_path_resolvers:  # pragma: no cover - none is ever added
+            return str(super().resolve(kind, value, implicit))
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR
             tag = _PLAIN_TAGS.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)
                 if len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
                     _PLAIN_TAGS[value] = tag
             return tag
-        return str(super().resolve(kind, value, implicit))
+        return _COLLECTION_TAGS[kind]
 
 
 _PLAIN_TAGS: dict[str, str] = {}
@@ -56,25 +63,69 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+Located = tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int, int]]]
+"""The line and column of each value, and of each key, of a document, by path."""
+
+
+class _FilePositions:
+    """The positions of every document of one file, found all at once the first time one is
+    asked for: a file of many documents with a problem each is read again once, not once each."""
+
+    __slots__ = ("_found", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._found: list[Located] | None = None
+
+    def of(self, index: int) -> Located:
+        if self._found is None:
+            self._found = []
+            for loader, node in _nodes(self._text):
+                locator = _Locator(loader)
+                locator.walk(node, ())
+                self._found.append((locator.values, locator.keys))
+            self._text = ""
+        return self._found[index] if index < len(self._found) else ({}, {})
+
+
 @dataclass(slots=True)
 class SourceDocument:
-    """One YAML document of a file: its data and where every part of it was written."""
+    """One YAML document of a file: its data, and where every part of it was written.
+
+    The positions of its keys and values are found when they are first asked for (a problem to
+    locate), by reading the document's text again: most documents have no problem, and recording
+    the position of every value of every file cost more than reading the files twice where one has
+    a problem."""
 
     path: str
     index: int
     data: Any
     line: int = 1
     column: int = 1
-    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    file: _FilePositions | None = None
+    """Where the positions of the file's documents are found (None: nowhere, as for data that
+    was not read from a file)."""
+
+    @property
+    def values(self) -> dict[Path, tuple[int, int]]:
+        """Line and column of each value, by its path in `data`."""
+        return self._positions()[0]
+
+    @property
+    def keys(self) -> dict[Path, tuple[int, int]]:
+        """Line and column of each key of a mapping, by the path of its value in `data`."""
+        return self._positions()[1]
+
+    def _positions(self) -> Located:
+        return self.file.of(self.index) if self.file is not None else ({}, {})
 
     def where(self, loc: Path, *, prefer_value: bool = False) -> tuple[int, int]:
         """Line and column of `loc`, or of its nearest ancestor that was written down."""
+        values, keys = self._positions()
+        first, then = (values, keys) if prefer_value else (keys, values)
         probe = tuple(loc)
         while True:
-            found = (self.values if prefer_value else self.keys).get(probe) or (
-                self.keys if prefer_value else self.values
-            ).get(probe)
+            found = first.get(probe) or then.get(probe)
             if found is not None:
                 return found
             if not probe:
@@ -116,14 +167,14 @@ bookkeeping for recursive collections that a scalar never needs."""
 
 
 class _Builder:
-    """Turns composed nodes into plain data, recording positions and enforcing the bounds."""
+    """Turns composed nodes into plain data, enforcing the bounds; positions are not recorded
+    (`_locate` finds them when a problem needs one)."""
 
-    def __init__(self, doc: SourceDocument, loader: _Loader) -> None:
-        self.doc = doc
+    def __init__(self, loader: _Loader) -> None:
         self.loader = loader
         self.nodes = 0
 
-    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+    def build(self, node: yaml.Node, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise YamlError(
@@ -135,13 +186,9 @@ class _Builder:
             raise YamlError(
                 f"nesting deeper than {MAX_DEPTH} levels; task files need only a few", *_mark(node)
             )
-        values = self.doc.values
-        if path not in values:
-            mark = node.start_mark
-            values[path] = (mark.line + 1, mark.column + 1)
         kind = type(node)
         if kind is yaml.ScalarNode:
-            return self._scalar(node)
+            return node.value if node.tag == _STR else self._scalar(node)
         expected = _COLLECTION_TAGS.get(kind)
         if expected is not None and node.tag != expected:
             raise YamlError(
@@ -149,31 +196,28 @@ class _Builder:
                 "(text, numbers, true/false, lists, mappings) are allowed",
                 *_mark(node),
             )
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path, depth)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if kind is yaml.MappingNode:
+            return self._mapping(node, depth)
+        if kind is yaml.SequenceNode:
+            return [self.build(item, depth + 1) for item in node.value]
         return self._scalar(node)
 
-    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
-        self.loader.flatten_mapping(node)  # resolves `<<` merge keys the safe way
+    def _mapping(self, node: yaml.Node, depth: int) -> dict[str, Any]:
+        counted = self.nodes
         out: dict[str, Any] = {}
-        keys = self.doc.keys
         for key_node, value_node in node.value:
-            key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            if type(key) is not str:
-                if not isinstance(key, str | int | float | bool) or isinstance(key, bool):
-                    raise YamlError("keys must be plain words such as `name`", *_mark(key_node))
-                key = str(key)
-            child = (*path, key)
+            if key_node.tag in _MERGING:  # `<<` merge keys, resolved the safe way, then again
+                self.loader.flatten_mapping(node)
+                self.nodes = counted
+                return self._mapping(node, depth)
+            key = _key(key_node, self._scalar)
             if key in out:
-                first = keys[child]
+                first = next(_mark(k) for k, _ in node.value if _key(k, self._scalar) == key)
                 raise YamlError(
                     f"duplicate key `{key}` (first written at line {first[0]}); keep one of them",
                     *_mark(key_node),
                 )
-            keys[child] = _mark(key_node)
-            out[key] = self.build(value_node, child, depth + 1)
+            out[key] = self.build(value_node, depth + 1)
         return out
 
     def _scalar(self, node: yaml.Node) -> Any:
@@ -197,6 +241,46 @@ class _Builder:
                 "(text, numbers, true/false, lists, mappings) are allowed",
                 *_mark(node),
             ) from None
+
+
+_MERGING = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
+"""Key tags that `flatten_mapping` rewrites (`<<` merges, `=` values); other mappings skip it."""
+
+
+def _key(key_node: yaml.Node, scalar: Callable[[yaml.Node], Any]) -> str:
+    """A mapping key as a word: a number is its text, anything else an error."""
+    if type(key_node) is yaml.ScalarNode and key_node.tag == _STR:
+        return str(key_node.value)
+    key = scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+    if type(key) is not str:
+        if not isinstance(key, str | int | float | bool) or isinstance(key, bool):
+            raise YamlError("keys must be plain words such as `name`", *_mark(key_node))
+        key = str(key)
+    return str(key)
+
+
+class _Locator:
+    """Where each value and key of a document was written, by its path in the built data: the
+    same walk as `_Builder`, of a document `_Builder` already accepted."""
+
+    def __init__(self, loader: _Loader) -> None:
+        self.loader = loader
+        self.scalar = _Builder(loader)._scalar
+        self.values: dict[Path, tuple[int, int]] = {}
+        self.keys: dict[Path, tuple[int, int]] = {}
+
+    def walk(self, node: yaml.Node, path: Path) -> None:
+        if path not in self.values:
+            self.values[path] = _mark(node)
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            for key_node, value_node in node.value:
+                child = (*path, _key(key_node, self.scalar))
+                self.keys[child] = _mark(key_node)
+                self.walk(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.walk(item, (*path, i))
 
 
 _OPENS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
@@ -241,8 +325,7 @@ def _check_depth(text: str) -> None:
         loader.dispose()
 
 
-def read_documents(path: str, raw: bytes) -> Iterator[SourceDocument]:
-    """Every non-empty document of a YAML stream, with positions. Raises YamlError."""
+def _text_of(raw: bytes) -> str:
     if len(raw) > MAX_BYTES:
         raise YamlError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB; split it")
     try:
@@ -251,26 +334,14 @@ def read_documents(path: str, raw: bytes) -> Iterator[SourceDocument]:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise YamlError("the file is not UTF-8 text; save it as UTF-8", line, column) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    loader = _Loader(text)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+@contextmanager
+def _refused() -> Iterator[None]:
+    """What the YAML library raises, as a YamlError of one line with the place it names."""
     try:
-        _check_depth(text)
-        index = 0
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None or (
-                isinstance(node, yaml.ScalarNode)
-                and node.tag == "tag:yaml.org,2002:null"
-                and node.value in ("", "~", "null")
-            ):
-                continue  # an empty document, such as a trailing `---`
-            doc = SourceDocument(path=path, index=index, data=None)
-            doc.line, doc.column = _mark(node)
-            builder = _Builder(doc, loader)
-            doc.data = builder.build(node, (), 0)
-            index += 1
-            yield doc
+        yield
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -282,8 +353,37 @@ def read_documents(path: str, raw: bytes) -> Iterator[SourceDocument]:
         raise YamlError(
             f"nesting deeper than {MAX_DEPTH} levels; task files need only a few"
         ) from None
+
+
+def _nodes(text: str) -> Iterator[tuple[_Loader, yaml.Node]]:
+    """The root node of every non-empty document of `text`, with the loader that composed it.
+    Raises YamlError."""
+    loader = _Loader(text)
+    try:
+        with _refused():
+            _check_depth(text)
+            while loader.check_node():
+                node = loader.get_node()
+                if node is None or (
+                    isinstance(node, yaml.ScalarNode)
+                    and node.tag == "tag:yaml.org,2002:null"
+                    and node.value in ("", "~", "null")
+                ):
+                    continue  # an empty document, such as a trailing `---`
+                yield loader, node
     finally:
         loader.dispose()
+
+
+def read_documents(path: str, raw: bytes) -> Iterator[SourceDocument]:
+    """Every non-empty document of a YAML stream, with positions. Raises YamlError."""
+    text = _text_of(raw)
+    file = _FilePositions(text)
+    for index, (loader, node) in enumerate(_nodes(text)):
+        line, column = _mark(node)
+        with _refused():
+            data = _Builder(loader).build(node, 0)
+        yield SourceDocument(path, index, data, line, column, file)
 
 
 def read_single(path: str, raw: bytes) -> SourceDocument | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,3 +103,56 @@ def test_any_text_either_parses_or_is_a_located_error(text: str) -> None:
     except YamlError as exc:
         assert exc.line >= 1
         assert exc.column >= 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "index", "path", "key_at", "value_at"),
+    [
+        (b"name: A\n---\nname: B\nreload:\n  appId: x\n", 1, ("reload", "appId"), (5, 3), (5, 10)),
+        (b"---\n---\nname: B\n", 0, ("name",), (3, 1), (3, 7)),
+        (b"a: &x {b: 1}\nc:\n  <<: *x\n  d: 2\n", 0, ("c", "d"), (4, 3), (4, 6)),
+        (b"a: &x {b: 1}\nc:\n  <<: *x\n  d: 2\n", 0, ("c", "b"), (1, 8), (1, 11)),
+        (b"list:\n  - {k: v}\n  - [1, 2]\n", 0, ("list", 1, 0), None, (3, 6)),
+        (b"12: twelve\n", 0, ("12",), (1, 1), (1, 5)),
+    ],
+    ids=[
+        "second-document",
+        "after-empty-documents",
+        "beside-merge",
+        "merged",
+        "lists",
+        "number-key",
+    ],
+)
+def test_positions_are_found_when_asked_for(
+    raw: bytes,
+    index: int,
+    path: tuple[str | int, ...],
+    key_at: tuple[int, int] | None,
+    value_at: tuple[int, int],
+) -> None:
+    doc = list(read_documents("f.yaml", raw))[index]
+    assert doc.values[path] == value_at
+    assert doc.keys.get(path) == key_at
+    assert doc.where(path, prefer_value=True) == value_at
+
+
+def test_every_document_of_a_file_is_located_by_one_more_reading() -> None:
+    docs = list(read_documents("f.yaml", b"".join(b"---\nname: %d\n" % i for i in range(50))))
+    assert [d.where(("name",)) for d in docs] == [(2 + 2 * i, 1) for i in range(50)]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"a: 'quoted 1'\nb: \"true\"\nc: 1\nd: true\ne: ~\nf: 1.5\ng: [x]\nh: {}\n",
+         {"a": "quoted 1", "b": "true", "c": 1, "d": True, "e": None, "f": 1.5, "g": ["x"], "h": {}}),
+        (b"a: !!str 1\nb: !!int '2'\nc: 0x1F\nd: .inf\n", {"a": "1", "b": 2, "c": 31, "d": float("inf")}),
+        (b"a: |\n  text\nb: >\n  folded\n", {"a": "text\n", "b": "folded\n"}),
+    ],
+    ids=["plain-and-quoted", "explicit-tags", "block-scalars"],
+)  # fmt: skip
+def test_values_are_those_of_the_safe_loader(raw: bytes, expected: dict[str, object]) -> None:
+    """The remembered tags give what PyYAML's safe loader gives (timestamps aside)."""
+    (doc,) = read_documents("f.yaml", raw)
+    assert doc.data == expected == yaml.safe_load(raw)
