@@ -78,22 +78,38 @@ def paused_gc() -> Iterator[None]:
         gc.enable()
 
 
-def discover(tasks_dir: Path) -> list[Path]:
-    """Task files under `tasks_dir`, recursively, in a stable order; hidden folders are skipped.
+def discover(tasks_dir: Path) -> list[str]:
+    """Task files under `tasks_dir`, recursively, in a stable order; hidden files and folders are
+    skipped.
 
     Symbolic links to files count, links to folders are not followed (as `Path.rglob`); the order
-    is that of the paths' parts (as sorting `Path`s)."""
+    is that of the paths' parts (as sorting `Path`s). A folder that cannot be listed is passed
+    over (as `os.walk`). What a folder's listing says of each entry decides, without asking the
+    file system about each file again."""
     found: list[str] = []
-    for folder, subfolders, names in os.walk(tasks_dir):
-        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
-        for name in names:
-            if name.startswith(".") or os.path.splitext(name)[1] not in TASK_SUFFIXES:
-                continue
-            path = os.path.join(folder, name)
-            if os.path.isfile(path):
-                found.append(path)
+    pending = [os.fspath(tasks_dir)]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if _is_dir(entry):
+                        if not entry.is_symlink():
+                            pending.append(entry.path)
+                    elif entry.name.endswith(TASK_SUFFIXES) and entry.is_file():
+                        found.append(entry.path)
+        except OSError:
+            continue
     found.sort(key=lambda path: path.split(os.sep))
-    return [Path(path) for path in found]
+    return found
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -112,16 +128,15 @@ class _Shown:
         self.prefix = os.path.join(self.root, "")
         self.folders: dict[str, str] = {}
 
-    def __call__(self, path: Path) -> str:
-        text = str(path)
-        if os.path.islink(text):
-            return display_path(path, self.root)
-        folder, name = os.path.split(text)
+    def __call__(self, path: str) -> str:
+        if os.path.islink(path):
+            return display_path(Path(path), self.root)
+        folder, name = os.path.split(path)
         real = self.folders.get(folder)
         if real is None:
             real = self.folders[folder] = os.path.realpath(folder or os.curdir)
         full = os.path.join(real, name)
-        return full[len(self.prefix) :] if full.startswith(self.prefix) else text
+        return full[len(self.prefix) :] if full.startswith(self.prefix) else path
 
 
 def load_tree(tasks_dir: Path, variables: Mapping[str, str], *, root: Path) -> LoadResult:
@@ -172,7 +187,8 @@ def _typed(
         )
         return None
     before = len(problems)
-    data = _substitute(doc.data, (), doc, variables, problems)
+    data = doc.data
+    _substitute(data, (), doc, variables, problems)
     if len(problems) > before:
         return None
     form: type[model.ShortTask | model.FullTask] = (
@@ -187,19 +203,37 @@ def _typed(
 
 
 def _substitute(
-    value: Any,
+    value: dict[str, Any] | list[Any],
     loc: tuple[str | int, ...],
     doc: SourceDocument,
     variables: Mapping[str, str],
     problems: list[Problem],
-) -> Any:
+) -> None:
+    """Replace every `${var.NAME}` in the texts of `value`, in place (the data was just built from
+    the file, and nothing else holds it). A path is made only for a text that needs one."""
     if isinstance(value, dict):
-        return {k: _substitute(v, (*loc, k), doc, variables, problems) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, (*loc, i), doc, variables, problems) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
+        for key, item in value.items():
+            if type(item) is str:
+                if "${" in item:
+                    value[key] = _expand(item, (*loc, key), doc, variables, problems)
+            elif type(item) is dict or type(item) is list:
+                _substitute(item, (*loc, key), doc, variables, problems)
+        return
+    for index, item in enumerate(value):
+        if type(item) is str:
+            if "${" in item:
+                value[index] = _expand(item, (*loc, index), doc, variables, problems)
+        elif type(item) is dict or type(item) is list:
+            _substitute(item, (*loc, index), doc, variables, problems)
 
+
+def _expand(
+    text: str,
+    loc: tuple[str | int, ...],
+    doc: SourceDocument,
+    variables: Mapping[str, str],
+    problems: list[Problem],
+) -> str:
     def replace(match: re.Match[str]) -> str:
         var = _VARIABLE.fullmatch(match.group(1).strip())
         line, column = doc.where(loc, prefer_value=True)
@@ -220,7 +254,7 @@ def _substitute(
             return match.group(0)
         return variables[name]
 
-    return _EXPRESSION.sub(replace, value)
+    return _EXPRESSION.sub(replace, text)
 
 
 def _undefined(name: str, variables: Mapping[str, str]) -> str:
