@@ -5,11 +5,13 @@ command of the registry."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from reconciler.cli.commands import COMMANDS
+from reconciler.emulator import Emulator, EmulatorConfig
 from tests.conftest import APP_A
 from tests.processes import clean_env, run_python
 
@@ -23,7 +25,8 @@ except SystemExit as exc:
 else:
     code = 0
 sys.stdout.flush()
-sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)}) + "\\n")
+loaded = sorted(name for name, module in sys.modules.items() if module is not None)
+sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": loaded}) + "\\n")
 """
 
 NOT_FOR_VALIDATE = (
@@ -47,6 +50,21 @@ def _run(cwd: Path, *args: str, probe: str = PROBE) -> tuple[int, set[str], str]
     assert tail, done.stderr
     found = json.loads(tail)
     return found["code"], set(found["modules"]), done.stdout
+
+
+NOT_FOR_A_PLAN = (
+    "reconciler.emulator",  # the tenant is a real one
+    "httpx._main",  # httpx's own command line, and what it loads
+    "click",
+    "pygments",
+    "rich.progress",
+    "reconciler.report.drift_text",
+)
+REPORTS = {
+    "json": set(),
+    "text": {"reconciler.report.plan_text"},
+    "markdown": {"reconciler.report.plan_text", "reconciler.report.plan_markdown"},
+}
 
 
 @pytest.fixture
@@ -114,7 +132,7 @@ def test_validate_builds_only_the_models_of_the_forms_it_reads(one_task: Path) -
     """The task models are built when first used: a short-form tree without reconciler.yaml
     builds neither the full form nor the configuration's models."""
     probe = PROBE.replace(
-        'sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)}) + "\\n")',
+        'sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": loaded}) + "\\n")',
         "from pydantic import BaseModel\n"
         "from reconciler import config, model, profile\n"
         "built = sorted(name for module in (config, model, profile) for name, value in vars(module).items()\n"
@@ -126,3 +144,35 @@ def test_validate_builds_only_the_models_of_the_forms_it_reads(one_task: Path) -
     assert code == 0, out
     assert "FullTask" not in built and "Config" not in built and "Profile" not in built
     assert "ShortTask" in built
+
+
+@pytest.fixture
+def tenant_url() -> Iterator[str]:
+    emulator = Emulator(EmulatorConfig(api_key="key"), seed={"apps": [{"id": APP_A, "name": "A"}]})
+    with emulator.serve(host="127.0.0.1", port=0) as server:
+        yield server.url
+
+
+@pytest.mark.parametrize("fmt", list(REPORTS))
+def test_plan_loads_the_report_of_its_format_and_not_the_local_tenant(
+    one_task: Path, tenant_url: str, fmt: str
+) -> None:
+    done = run_python(
+        one_task,
+        "-c",
+        PROBE,
+        *("plan", "--tasks", "tasks", "--tenant", tenant_url, "--format", fmt),
+        env=clean_env(QLIK_API_KEY="key"),
+    )
+    _, _, tail = done.stderr.rpartition("\nMODULES ")
+    found = json.loads(tail)
+    assert found["code"] == 0, done.stderr
+    modules = set(found["modules"])
+    loaded = sorted(
+        m for m in modules for banned in NOT_FOR_A_PLAN if m == banned or m.startswith(banned + ".")
+    )
+    assert loaded == []
+    reports = {m for m in modules if m.startswith("reconciler.report.plan_")}
+    assert (
+        reports - {"reconciler.report.plan_json", "reconciler.report.plan_insight"} == REPORTS[fmt]
+    )

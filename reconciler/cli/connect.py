@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from reconciler import apidoc
 from reconciler.cli.output import err
 from reconciler.config import Settings
-from reconciler.emulator import Emulator, EmulatorConfig
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.model import MARKER
 from reconciler.profile import DEFAULT, Profile
@@ -159,6 +158,9 @@ def open_tenant(
             "no tenant configured and CI=true: refusing to use the local tenant in CI; set "
             "QLIK_TENANT_URL, --tenant, or the environment's `tenant` in reconciler.yaml"
         )
+    # The emulator is loaded only here: a command against a real tenant never needs it.
+    from reconciler.emulator import Emulator, EmulatorConfig
+
     state = root / LOCAL_STATE
     state.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -40,7 +40,7 @@ from reconciler.cli.settings import read_tree, settings_for, zone
 from reconciler.errors import ExitCode
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.plan import Plan
-from reconciler.report import plan_json, plan_markdown, plan_text
+from reconciler.report import plan_json
 from reconciler.writer import check_target, write_file
 
 
@@ -110,10 +110,14 @@ def plan_cmd(
     if fmt is PlanFormat.json:
         typer.echo(_plan_json(plan, opened, now, insight))
     elif fmt is PlanFormat.markdown:
+        from reconciler.report import plan_markdown
+
         typer.echo(
             plan_markdown.render(plan, now=now, tenant=opened.label, insight=insight), nl=False
         )
     else:
+        from reconciler.report import plan_text
+
         echo_coloured(
             plan_text.render(
                 plan, now=now, tenant=opened.label, requests=requests, insight=insight

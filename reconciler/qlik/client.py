@@ -8,6 +8,7 @@ import asyncio
 import copy
 import json
 import logging
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -109,6 +110,7 @@ class TenantClient:
             base_url=self.tenant_url,
             auth=self._auth,
             transport=transport,
+            verify=_tls_for(self.tenant_url),
             timeout=timeout,
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
@@ -339,6 +341,16 @@ class TenantClient:
 
     def _malformed(self, response: httpx.Response, why: str) -> ApiError:
         return self._sender.malformed(response, why)
+
+
+def _tls_for(tenant_url: str) -> ssl.SSLContext | bool:
+    """How the client checks the tenant's certificate: against the system's trusted authorities
+    (True: httpx loads them, a few hundred of them, when the client is made), except for a
+    loopback tenant over plain http (the only http `validate_tenant_url` accepts), which never
+    opens TLS: for it a context that trusts no one, so that no connection could go unchecked."""
+    if tenant_url.startswith("http://"):
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return True
 
 
 def _patch_holds(doc: JsonObject, ops: Sequence[JsonObject]) -> bool:

@@ -14,6 +14,7 @@ import respx
 from reconciler import __version__
 from reconciler.errors import AmbiguousWriteError, ApiError
 from reconciler.qlik import RateLimits, RetryPolicy
+from reconciler.qlik import client as client_module
 from tests.qlik.conftest import TENANT, FakeTime, MakeClient, error_body
 
 pytestmark = pytest.mark.anyio
@@ -569,3 +570,24 @@ async def test_request_counters(make_client: MakeClient, router: respx.MockRoute
     assert counter.by_operation == {"list_tasks": 2, "get_task": 2, "create_task": 1}
     assert (counter.total, counter.retries, counter.throttled) == (5, 1, 0)
     assert counter.as_dict()["total"] == 5
+
+
+# -- TLS ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://tenant.eu.qlikcloud.com", "https://127.0.0.1:8443", "https://localhost"],
+)
+def test_an_https_tenant_is_checked_against_the_trusted_authorities(url: str) -> None:
+    assert client_module._tls_for(url) is True
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:9"])
+def test_a_plain_http_tenant_gets_a_tls_context_that_trusts_no_one(url: str) -> None:
+    """It never opens TLS; if it ever did, no certificate would pass."""
+    context = client_module._tls_for(url)
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.get_ca_certs() == []
