@@ -168,5 +168,9 @@ def _people_of(live: Iterable[Mapping[str, Any]]) -> list[str]:
     for doc in live:
         meta = doc.get("metadata")
         if isinstance(meta, dict):
-            ids.extend(str(meta[k]) for k in ("ownerId", "updatedBy") if meta.get(k))
+            owner, editor = meta.get("ownerId"), meta.get("updatedBy")
+            if owner:
+                ids.append(str(owner))
+            if editor:
+                ids.append(str(editor))
     return ids

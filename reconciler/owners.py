@@ -245,12 +245,14 @@ def annotate(
         if enables and code and not by_hand(str(code)):
             action.notes.append(enabling_words(str(code), writer.name))
     touched = {a.name for a in plan.actions}
-    updates = [
-        update
-        for task in tasks
-        if task.name not in touched
-        and (update := _owner_update(task, _held(plan, task.name), owners)) is not None
-    ]
+    updates: list[Action] = []
+    for task in tasks:
+        name = task.name
+        if name in touched or name not in owners.declared:
+            continue
+        update = _owner_update(task, _held(plan, name), owners)
+        if update is not None:
+            updates.append(update)
     first_delete = next(
         (i for i, a in enumerate(plan.actions) if a.kind is Kind.DELETE), len(plan.actions)
     )

@@ -146,9 +146,10 @@ def check(
         result.problems.append(PlanProblem(located.path, located.line, action.name, message))
 
     _app_access(plan, live_by_id, apps, problem)
-    holders = _holders(plan, live, legacy, marker, live_by_id)
-    _app_capacity(holders, apps, problem)
-    _data_updates(holders, apps, problem)
+    if _may_bring_tasks(plan):
+        holders = _holders(plan, live, legacy, marker, live_by_id)
+        _app_capacity(holders, apps, problem)
+        _data_updates(holders, apps, problem)
     _past_ends(plan, live_by_id, now, problem)
     result.warnings.extend(_broken_chains(plan, live, marker))
     result.warnings.extend(_guard(plan, live, marker))
@@ -186,6 +187,13 @@ def _merged(action: Action, live_by_id: Mapping[str, Mapping[str, Any]]) -> dict
     if action.kind is Kind.UPDATE and action.task_id in live_by_id:
         return {**live_by_id[str(action.task_id)], **(action.after or {})}
     return dict(action.after or {})
+
+
+def _may_bring_tasks(plan: Plan) -> bool:
+    """Whether an action may bring a task to an app: a create, or an update (which may move a
+    task to another app or make it a data-update task). Only a task an action brings is reported
+    for an app's capacity or its data-update task: without one, the apps' tasks need no count."""
+    return any(action.creates or action.kind is Kind.UPDATE for action in plan.actions)
 
 
 def _holders(
@@ -312,9 +320,15 @@ def _broken_chains(plan: Plan, live: Sequence[Mapping[str, Any]], marker: str) -
 
 def _guard(plan: Plan, live: Sequence[Mapping[str, Any]], marker: str) -> Iterable[str]:
     try:
-        Guard().check(plan, live, marker=marker)
+        Guard().check(plan, _guard_listing(plan, live), marker=marker)
     except GuardRefusedError as exc:
         yield f"apply will refuse this plan (exit 4) unless given --allow-mass-delete: {exc}"
+
+
+def _guard_listing(plan: Plan, live: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """What the guard needs of the live listing: the guard reads it only to excuse deletes (of
+    duplicates), so a plan that deletes nothing needs none of it."""
+    return live if plan.of(Kind.DELETE) else ()
 
 
 def said_once(warnings: Iterable[Problem], problems: Sequence[PlanProblem]) -> list[Problem]:

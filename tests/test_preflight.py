@@ -60,94 +60,94 @@ PAST = "schedule:\n  recurrence: RRULE:FREQ=DAILY;BYHOUR=6\n  startDateTime: 202
 LEGACY = {"id": "L1", "appId": APP_A, "state": "Enabled", "autoReload": True}
 
 
-@pytest.mark.parametrize(
-    ("text", "live", "legacy", "apps", "expected"),
-    [
-        pytest.param(
-            task("A"),
-            [],
-            None,
-            {APP_A: AppFacts(APP_A, exists=False)},
-            [("A", 3, "does not exist")],
-            id="missing app",
-        ),
-        pytest.param(
-            task("A"),
-            [],
-            None,
-            {APP_A: AppFacts(APP_A, True, "Sales", False)},
-            [("A", 3, "may not reload")],
-            id="no reload privilege",
-        ),
-        pytest.param(
-            task("A"),
-            [],
-            None,
-            {APP_A: AppFacts(APP_A, True, "Sales", None)},
-            [],
-            id="privileges not listed: no verdict",
-        ),
-        pytest.param(
-            task("A"),
-            [hand_made(i) for i in range(9)],
-            [LEGACY],
-            None,
-            [("A", 3, "11 tasks")],
-            id="eleventh task, legacy counted",
-        ),
-        pytest.param(
-            task("A"),
-            [hand_made(i) for i in range(9)],
-            [{**LEGACY, "migrated": True}],
-            None,
-            [],
-            id="tenth task, migrated legacy not counted",
-        ),
-        pytest.param(
-            task("A", extra="onDataUpdate: true\n"),
-            [],
-            [LEGACY],
-            None,
-            [("A", 4, "legacy reload-task L1")],
-            id="data update beside legacy auto-reload",
-        ),
-        pytest.param(
-            task("A", extra="onDataUpdate: true\n"),
-            [hand_made(1, events=DATA)],
-            None,
-            None,
-            [("A", 4, '"Hub 1"')],
-            id="data update beside an unmanaged one",
-        ),
-        pytest.param(
-            task("A", extra=PAST), [], None, None, [("A", 7, "CHO-017")], id="past end on create"
-        ),
-        pytest.param(
-            task("A", extra=PAST + "enabled: false\n"),
-            [],
-            None,
-            None,
-            [("A", 7, "CHO-017")],
-            id="past end on a disabled create",
-        ),
-        pytest.param(
-            task("A", extra=PAST),
-            [managed(task("A", extra=PAST + "enabled: false\n"), "a-1")],
-            None,
-            None,
-            [("A", 7, "enabled with it")],
-            id="past end on enable",
-        ),
-        pytest.param(
-            task("A", extra=PAST + "description: new\n"),
-            [managed(task("A", extra=PAST), "a-1")],
-            None,
-            None,
-            [],
-            id="past end on a task already enabled",
-        ),
-    ],
-)
+PROBLEMS = [
+    pytest.param(
+        task("A"),
+        [],
+        None,
+        {APP_A: AppFacts(APP_A, exists=False)},
+        [("A", 3, "does not exist")],
+        id="missing app",
+    ),
+    pytest.param(
+        task("A"),
+        [],
+        None,
+        {APP_A: AppFacts(APP_A, True, "Sales", False)},
+        [("A", 3, "may not reload")],
+        id="no reload privilege",
+    ),
+    pytest.param(
+        task("A"),
+        [],
+        None,
+        {APP_A: AppFacts(APP_A, True, "Sales", None)},
+        [],
+        id="privileges not listed: no verdict",
+    ),
+    pytest.param(
+        task("A"),
+        [hand_made(i) for i in range(9)],
+        [LEGACY],
+        None,
+        [("A", 3, "11 tasks")],
+        id="eleventh task, legacy counted",
+    ),
+    pytest.param(
+        task("A"),
+        [hand_made(i) for i in range(9)],
+        [{**LEGACY, "migrated": True}],
+        None,
+        [],
+        id="tenth task, migrated legacy not counted",
+    ),
+    pytest.param(
+        task("A", extra="onDataUpdate: true\n"),
+        [],
+        [LEGACY],
+        None,
+        [("A", 4, "legacy reload-task L1")],
+        id="data update beside legacy auto-reload",
+    ),
+    pytest.param(
+        task("A", extra="onDataUpdate: true\n"),
+        [hand_made(1, events=DATA)],
+        None,
+        None,
+        [("A", 4, '"Hub 1"')],
+        id="data update beside an unmanaged one",
+    ),
+    pytest.param(
+        task("A", extra=PAST), [], None, None, [("A", 7, "CHO-017")], id="past end on create"
+    ),
+    pytest.param(
+        task("A", extra=PAST + "enabled: false\n"),
+        [],
+        None,
+        None,
+        [("A", 7, "CHO-017")],
+        id="past end on a disabled create",
+    ),
+    pytest.param(
+        task("A", extra=PAST),
+        [managed(task("A", extra=PAST + "enabled: false\n"), "a-1")],
+        None,
+        None,
+        [("A", 7, "enabled with it")],
+        id="past end on enable",
+    ),
+    pytest.param(
+        task("A", extra=PAST + "description: new\n"),
+        [managed(task("A", extra=PAST), "a-1")],
+        None,
+        None,
+        [],
+        id="past end on a task already enabled",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "live", "legacy", "apps", "expected"), PROBLEMS)
 def test_problems(
     text: str,
     live: list[dict[str, Any]],
@@ -187,3 +187,55 @@ def test_a_mass_delete_is_a_warning_naming_the_flag() -> None:
         "--allow-mass-delete" in w
         for w in check(task("T0") + task("T1") + task("T2") + task("T3"), live).warnings
     )
+
+
+UNCHANGED = [managed(task(f"T{i}", extra="onDataUpdate: true\n"), f"t-{i}") for i in range(12)]
+
+
+@pytest.mark.parametrize(
+    ("text", "live", "legacy", "apps", "expected"),
+    [
+        *PROBLEMS,
+        pytest.param(
+            "".join(task(f"T{i}", extra="onDataUpdate: true\n") for i in range(12)),
+            UNCHANGED,
+            [LEGACY],
+            None,
+            [],
+            id="no change to an app already over its limits",
+        ),
+        pytest.param(
+            task("T0", extra="onDataUpdate: true\n"), UNCHANGED, None, None, [], id="deletes"
+        ),
+        pytest.param(
+            task("T0"),
+            [managed(task("T0"), f"t0-{i}") for i in range(3)],
+            None,
+            None,
+            [],
+            id="duplicates deleted",
+        ),
+        pytest.param(
+            task("T0", extra="onDataUpdate: true\n") + task("T1", APP_B),
+            UNCHANGED[:2],
+            None,
+            None,
+            [],
+            id="a task moved to another app",
+        ),
+    ],
+)
+def test_counting_only_what_a_plan_may_bring_finds_what_counting_all_finds(
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    live: list[dict[str, Any]],
+    legacy: list[dict[str, Any]] | None,
+    apps: dict[str, AppFacts] | None,
+    expected: list[tuple[str, int, str]],
+) -> None:
+    """A plan that creates and updates nothing counts no app's tasks, and the guard reads the
+    live listing only for a plan that deletes: the same problems and warnings as always."""
+    quick = check(text, live, legacy, apps)
+    monkeypatch.setattr(preflight, "_may_bring_tasks", lambda plan: True)
+    monkeypatch.setattr(preflight, "_guard_listing", lambda plan, live: live)
+    assert check(text, live, legacy, apps) == quick
