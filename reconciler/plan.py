@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler import apidoc, ignore, matching, normalize
+from reconciler import apidoc, ignore, matching, normalize, verbatim
 from reconciler.chains import ChainGraph, desired_graph, live_graph
 from reconciler.load import LoadedTask, paused_gc
 from reconciler.matching import How, Match, oldest_first
@@ -209,6 +209,8 @@ def _update(
     ignored = [] if ignored is None else ignored
     live = match.live
     assert live is not None
+    if verbatim.as_sent(desired, live):
+        return None  # stored as it would be sent: the rules cannot tell the two apart
     have = normalize.normalize(live, desired=desired)
     want = normalize.normalize(desired)
     fields = normalize.changed_fields(want, have)
