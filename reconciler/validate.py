@@ -89,11 +89,12 @@ def _schedule(task: LoadedTask, now: datetime | None, problems: list[Problem]) -
     value: Any = task.data
     for key in loc:
         value = value[key]
-    for issue in schedule.check(value):
+    analysis = schedule.analyse(value)  # once for both: the checks and the end in the past
+    for issue in analysis.issues:
         where = (*loc, issue.field) if issue.field and isinstance(value, dict) else loc
         problems.append(task.problem(where, issue.message, issue.severity))
     if now is not None and not task.spec.migrateFrom:
-        late = schedule.check_end_in_past(value, now)
+        late = schedule.end_in_past(analysis, now)
         if late is not None:
             problems.append(task.problem((*loc, late.field), late.message, "warning"))
 

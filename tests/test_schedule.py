@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from itertools import islice, pairwise
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler import schedule
+from reconciler.schedule.analysis import thaw, value_key
 
 ZRH = "Europe/Zurich"
 TOR = "America/Toronto"
@@ -616,3 +618,19 @@ def test_runs_increase_after_after_and_before_the_end(
     assert all(a < b for a, b in pairwise(instants))
     assert all(after < r <= bound for r in instants)
     assert all(r.tzinfo == ZoneInfo(zone) for r in runs)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"recurrence": "FREQ=DAILY", "timezone": "UTC"},
+        {"cron": {"expression": "0 6 * * *", "validUntil": "2030-01-01T00:00:00"}},
+        {"b": [1, {"x": None}], "a": True, "c": 1.5},
+        {1: "a number as key", "a": "text"},
+        {},
+    ],
+)
+def test_the_cache_key_of_a_dict_is_that_of_any_mapping(value: dict[object, object]) -> None:
+    """Plain dicts take a shorter way to their key; it must be the key every mapping gets."""
+    assert value_key(value) == value_key(MappingProxyType(value))
+    assert thaw(value_key(value)) == {str(k): v for k, v in value.items()}

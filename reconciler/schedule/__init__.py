@@ -48,7 +48,7 @@ from reconciler.schedule.forms import EXAMPLE_LOCAL as EXAMPLE_LOCAL
 from reconciler.schedule.forms import EXAMPLE_RRULE as EXAMPLE_RRULE
 from reconciler.schedule.forms import KEYS as KEYS
 from reconciler.schedule.forms import KINDS as KINDS
-from reconciler.schedule.forms import ScheduleIssue, ScheduleValue
+from reconciler.schedule.forms import Analysis, ScheduleIssue, ScheduleValue
 from reconciler.schedule.forms import Severity as Severity
 from reconciler.schedule.intervals import interval_at
 from reconciler.schedule.phrases import datetime_text
@@ -58,9 +58,11 @@ from reconciler.schedule.zones import require_aware, timezone_of
 __all__ = [
     "ScheduleIssue",
     "ScheduleValue",
+    "analyse",
     "check",
     "check_end_in_past",
     "describe",
+    "end_in_past",
     "next_runs",
     "runs_between",
     "timezone_of",
@@ -74,7 +76,12 @@ def check(schedule: ScheduleValue) -> list[ScheduleIssue]:
 
 def check_end_in_past(schedule: ScheduleValue, now: datetime) -> ScheduleIssue | None:
     """A warning when the schedule's end (endDateTime, UNTIL, validUntil, last of Rn) is past."""
-    spec = analyse(schedule).spec
+    return end_in_past(analyse(schedule), now)
+
+
+def end_in_past(analysis: Analysis, now: datetime) -> ScheduleIssue | None:
+    """`check_end_in_past` of a schedule already analysed (`analyse`)."""
+    spec = analysis.spec
     if spec is None:
         return None
     now_utc = require_aware(now, "now").astimezone(UTC)

@@ -35,8 +35,20 @@ def analyse(schedule: object) -> Analysis:
     return analyse_key(value_key(schedule))
 
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
 def value_key(value: object) -> Any:
     """A hashable stand-in for a schedule value (dicts become sorted tuples), for the caches."""
+    if type(value) is dict:  # the usual case, keys already text: no key is converted
+        items: list[tuple[str, Any]] = []
+        for k, v in value.items():
+            if type(k) is not str:
+                break
+            items.append((k, v if type(v) in _ATOMS else value_key(v)))
+        else:
+            items.sort()
+            return ("<map>", tuple(items))
     if isinstance(value, Mapping):
         return ("<map>", tuple(sorted((str(k), value_key(v)) for k, v in value.items())))
     if isinstance(value, list | tuple):
