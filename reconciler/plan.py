@@ -120,9 +120,9 @@ def _build_plan(
             updates.append(action)
 
     deletes = _deletes(live, found, options)
-    order = graph.order()
-    rank = {name: i for i, name in enumerate(order)}
-    creates.sort(key=lambda a: rank.get(a.name, len(rank)))
+    if creates:  # upstreams first
+        rank = {name: i for i, name in enumerate(graph.order())}
+        creates.sort(key=lambda a: rank.get(a.name, len(rank)))
     plan.actions = creates + updates + deletes
     if options.targets:
         plan.actions = _targeted(plan.actions, graph, options.targets)

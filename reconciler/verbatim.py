@@ -1,9 +1,9 @@
 """A live document that is the desired one verbatim: nothing to normalise, nothing to change.
 
 After an apply, a tenant that stores what it is sent answers with the document it was sent plus
-the fields it owns (`id`, `metadata`, ...). Normalising both sides of such a pair only to find
-them equal is most of what a plan of an unchanged tree costs. `as_sent(desired, live)` answers
-the same question, "do `normalize(live, desired=desired)` and `normalize(desired)` agree?", with
+the fields it owns (`id`, `metadata`, ...), perhaps with a spec version of its own. Normalising
+both sides of such a pair only to find them equal is most of what a plan of an unchanged tree
+costs. `as_sent(desired, live)` answers the same question, "do `normalize(live, desired=desired)` and `normalize(desired)` agree?", with
 one comparison, but only where the answer is certain; everywhere else it says False and the plan
 normalises as before (`tests/test_verbatim.py` holds it to the rules of `normalize.RULES`).
 
@@ -39,20 +39,22 @@ from reconciler.normalize import SERVER_OWNED
 _NAME, _VALUE = "contextAttributeName", "contextAttributeValue"
 
 
+UNREAD = frozenset({*SERVER_OWNED, "specVersion"})
+"""Top-level fields that the first rules drop from both documents before any rule reads them:
+the fields the service owns, and the spec version (a service stores the one of its choosing)."""
+
+
 def as_sent(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
-    """True when `live`, without the fields the service owns, equals `desired` and `desired` is
-    plain (see the module): then the two normalise equal, and the plan has nothing to change.
-    False says nothing: the documents are to be normalised and compared."""
-    owned = 0
-    for key in SERVER_OWNED:
-        if key in desired:
-            return False
-        if key in live:
-            owned += 1
-    if len(live) - owned != len(desired):
+    """True when `live` equals `desired` but for the fields no rule reads (`UNREAD`), and
+    `desired` is plain (see the module): then the two normalise equal, and the plan has nothing
+    to change. False says nothing: the documents are to be normalised and compared."""
+    unread = 0
+    for key in UNREAD:
+        unread += (key in live) - (key in desired)
+    if len(live) - unread != len(desired):
         return False
     for key, value in desired.items():
-        if key not in live or live[key] != value:
+        if key not in UNREAD and (key not in live or live[key] != value):
             return False
     return _plain(desired)
 

@@ -180,9 +180,17 @@ def _general(desired: Doc, live: Doc) -> bool:
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(desired=documents(), seed=st.integers(0, 2**16), owned=st.booleans())
-def test_as_sent_only_where_the_rules_agree(desired: Doc, seed: int, owned: bool) -> None:
-    live = {**_twin(copy.deepcopy(desired), random.Random(seed)), **(OWNED if owned else {})}
+@given(
+    desired=documents(),
+    seed=st.integers(0, 2**16),
+    unread=st.sampled_from([{}, OWNED, {"specVersion": "1.16.0"}, {**OWNED, "specVersion": None}]),
+    unread_desired=st.sampled_from([{}, {"id": "t-0"}]),
+)
+def test_as_sent_only_where_the_rules_agree(
+    desired: Doc, seed: int, unread: Doc, unread_desired: Doc
+) -> None:
+    desired = {**desired, **unread_desired}
+    live = {**_twin(copy.deepcopy(desired), random.Random(seed)), **unread}
     if verbatim.as_sent(desired, live):
         assert _general(desired, live)
 
@@ -302,5 +310,12 @@ def test_accepts_what_a_plan_meets_most(case: str) -> None:
 def test_refuses_documents_that_differ() -> None:
     live = {**copy.deepcopy(BASE), **OWNED, "description": "by hand"}
     assert not verbatim.as_sent(BASE, live)
-    assert not verbatim.as_sent({**BASE, "id": "t-1"}, {**copy.deepcopy(BASE), **OWNED})
     assert not verbatim.as_sent(BASE, {**copy.deepcopy(BASE), "extra": 1})
+    assert not verbatim.as_sent({**BASE, "extra": 1}, copy.deepcopy(BASE))
+
+
+def test_fields_no_rule_reads_are_not_compared() -> None:
+    live = {**copy.deepcopy(BASE), **OWNED, "specVersion": "1.16.0"}
+    assert verbatim.as_sent({**BASE, "id": "elsewhere"}, live)
+    assert verbatim.as_sent({k: v for k, v in BASE.items() if k != "specVersion"}, live)
+    assert _general(BASE, live)
