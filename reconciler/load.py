@@ -86,7 +86,12 @@ def discover(tasks_dir: Path) -> list[str]:
     is that of the paths' parts (as sorting `Path`s). A folder that cannot be listed is passed
     over (as `os.walk`). What a folder's listing says of each entry decides, without asking the
     file system about each file again."""
-    found: list[str] = []
+    return [path for path, _ in _task_files(tasks_dir)]
+
+
+def _task_files(tasks_dir: Path) -> list[tuple[str, bool]]:
+    """`discover`, with whether each file is a symbolic link."""
+    found: list[tuple[str, bool]] = []
     pending = [os.fspath(tasks_dir)]
     while pending:
         try:
@@ -98,10 +103,10 @@ def discover(tasks_dir: Path) -> list[str]:
                         if not entry.is_symlink():
                             pending.append(entry.path)
                     elif entry.name.endswith(TASK_SUFFIXES) and entry.is_file():
-                        found.append(entry.path)
+                        found.append((entry.path, entry.is_symlink()))
         except OSError:
             continue
-    found.sort(key=lambda path: path.split(os.sep))
+    found.sort(key=lambda item: item[0].split(os.sep))
     return found
 
 
@@ -126,26 +131,29 @@ class _Shown:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.prefix = os.path.join(self.root, "")
-        self.folders: dict[str, str] = {}
+        self.folders: dict[str, str | None] = {}
+        """How each folder is shown, with a separator: None for a folder outside the root."""
 
-    def __call__(self, path: str) -> str:
-        if os.path.islink(path):
+    def __call__(self, path: str, link: bool) -> str:
+        if link:
             return display_path(Path(path), self.root)
         folder, name = os.path.split(path)
-        real = self.folders.get(folder)
-        if real is None:
-            real = self.folders[folder] = os.path.realpath(folder or os.curdir)
-        full = os.path.join(real, name)
-        return full[len(self.prefix) :] if full.startswith(self.prefix) else path
+        if folder in self.folders:
+            shown = self.folders[folder]
+        else:
+            real = os.path.join(os.path.realpath(folder or os.curdir), "")
+            shown = real[len(self.prefix) :] if real.startswith(self.prefix) else None
+            self.folders[folder] = shown
+        return path if shown is None else shown + name
 
 
 def load_tree(tasks_dir: Path, variables: Mapping[str, str], *, root: Path) -> LoadResult:
     """Read every task file under `tasks_dir`; all problems are returned at once."""
     result = LoadResult()
     shown_path = _Shown(root)
-    for path in discover(tasks_dir):
+    for path, link in _task_files(tasks_dir):
         result.files += 1
-        shown = shown_path(path)
+        shown = shown_path(path, link)
         try:
             raw = read_bounded(path, MAX_BYTES)
         except TooLarge as exc:

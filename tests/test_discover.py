@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reconciler.load import discover
+from reconciler.load import discover, load_tree
 
 
 def test_task_files_are_found_in_the_order_of_their_paths(tmp_path: Path) -> None:
@@ -48,3 +48,22 @@ def test_task_files_are_found_in_the_order_of_their_paths(tmp_path: Path) -> Non
 
 def test_a_folder_that_cannot_be_listed_is_passed_over(tmp_path: Path) -> None:
     assert discover(tmp_path / "missing") == []
+
+
+def test_files_are_shown_relative_to_the_working_directory(tmp_path: Path) -> None:
+    tasks = tmp_path / "work" / "tasks"
+    (tasks / "sub").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for path in (tasks / "a.yaml", tasks / "sub" / "b.yaml", elsewhere / "c.yaml"):
+        path.write_text("[not a task\n")
+    (tasks / "link.yaml").symlink_to(elsewhere / "c.yaml")
+
+    inside = load_tree(tasks, {}, root=tmp_path / "work")
+    beside = load_tree(tasks, {}, root=tmp_path / "other")
+
+    link = str(tasks / "link.yaml")  # leads outside the working directory: shown as it is
+    assert sorted(p.path for p in inside.problems) == [link, "tasks/a.yaml", "tasks/sub/b.yaml"]
+    assert sorted(p.path for p in beside.problems) == sorted(
+        [str(tasks / "a.yaml"), link, str(tasks / "sub" / "b.yaml")]
+    )
