@@ -100,6 +100,8 @@ def test_any_text_either_parses_or_is_a_located_error(text: str) -> None:
     try:
         for doc in read_documents("f.yaml", text.encode()):
             assert doc.line >= 1
+            assert doc.where(()) >= (1, 1)  # the positions are found again without an error
+            assert set(doc.values) >= {()}
     except YamlError as exc:
         assert exc.line >= 1
         assert exc.column >= 1
