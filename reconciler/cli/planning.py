@@ -4,7 +4,9 @@ plan knows of the tenant (apps, preflight problems, impact, the day's reloads)."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from reconciler import hub_renames, preflight
@@ -20,6 +22,13 @@ from reconciler.live import Live, LiveReader
 from reconciler.load import paused_gc
 from reconciler.owners import annotate
 from reconciler.plan import Options, Plan, build_plan
+
+READING_SWITCH_SECONDS = 0.001
+"""How long the thread reading the task files holds the interpreter, at most, while an answer of
+the listing waits for it (Python's default is 5 ms). Each page is a few such waits: at 5 ms the
+pages of a tenant that answers at once came in behind the reading, and the reading behind them;
+at 1 ms a plan of 10,000 tasks reads and lists in about a tenth less time, and no more against a
+tenant 20 ms away (benchmarks: plan, plan-latency)."""
 
 PLAN_COLOURS = {"+": "green", "~": "yellow", "-": "red", ">": "blue", "!": "magenta"}
 """The colour of a plan's line on a terminal, by its leading symbol."""
@@ -83,12 +92,13 @@ async def _compute_plan(
 ) -> tuple[Plan, Live, Insight]:
     reader = LiveReader(tenant.client)
     listing = asyncio.create_task(reader.tasks())
-    try:
-        desired = await asyncio.to_thread(read)
-    except BaseException:
-        listing.cancel()
-        await asyncio.gather(listing, return_exceptions=True)
-        raise
+    with _switching_every(READING_SWITCH_SECONDS):
+        try:
+            desired = await asyncio.to_thread(read)
+        except BaseException:
+            listing.cancel()
+            await asyncio.gather(listing, return_exceptions=True)
+            raise
     live = await listing
     migrates = any(t.spec.migrateFrom for t in desired.tasks)
     legacy = await reader.legacy() if migrates else None
@@ -123,6 +133,17 @@ async def _compute_plan(
     plan.warnings[files_said:files_said] = said
     plan.warnings.extend(warnings)
     return plan, reader.live, insight
+
+
+@contextmanager
+def _switching_every(seconds: float) -> Iterator[None]:
+    """The interpreter's thread switch interval set to `seconds` for a while, then restored."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def refuse_problems(insight: Insight, *, listed: bool) -> None:
