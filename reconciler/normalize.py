@@ -69,9 +69,14 @@ def _drop_server_owned(doc: Doc, _: Context) -> None:
 def _top_defaults(doc: Doc, _: Context) -> None:
     for key, value in TOP_DEFAULTS.items():
         if doc.get(key) is None:
-            doc[key] = _copy(value) if isinstance(value, list | dict) else value
+            doc[key] = _fresh(value)
     if doc.get("start") is None:
         doc.pop("start", None)
+
+
+def _fresh(value: Any) -> Any:
+    """A default to put in a document: a container copied (an empty list simply made anew)."""
+    return [] if value == [] else _copy(value) if isinstance(value, list | dict) else value
 
 
 def _nested_defaults(doc: Doc, ctx: Context) -> None:
@@ -192,22 +197,25 @@ def _label_events(doc: Doc, ctx: Context) -> None:
         return
     if len({e["name"] for e in events}) != len(events):
         return
-    keyed = sorted(
-        (
+    ordered = events
+    if len(events) > 1:  # one event is first in any order: its key is not needed
+        keyed = sorted(
             (
-                json.dumps(
-                    {k: v for k, v in e.items() if k != "name"}, sort_keys=True, default=str
-                ),
-                e,
-            )
-            for e in events
-        ),
-        key=lambda pair: pair[0],
-    )
+                (
+                    json.dumps(
+                        {k: v for k, v in e.items() if k != "name"}, sort_keys=True, default=str
+                    ),
+                    e,
+                )
+                for e in events
+            ),
+            key=lambda pair: pair[0],
+        )
+        ordered = [event for _key, event in keyed]
     renames: dict[str, str] = {}
-    for i, (_key, event) in enumerate(keyed, start=1):
+    for i, event in enumerate(ordered, start=1):
         renames[event["name"]] = event["name"] = f"event-{i}"
-    doc["events"] = [event for _key, event in keyed]
+    doc["events"] = list(ordered)
     for on_event in ctx.parts.on_events:
         refs = on_event.get("eventRefs")
         if isinstance(refs, list):

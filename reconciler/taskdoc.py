@@ -76,11 +76,24 @@ class Parts:
 
     @classmethod
     def of(cls, doc: Doc) -> Parts:
-        return cls(states(doc), on_events(doc), function_refs(doc), events(doc), schedule(doc))
+        """The parts of `doc`, each level found from the one above it (as the walkers do)."""
+        found = states(doc)
+        ons = [o for state in found for o in state.get("onEvents") or [] if isinstance(o, dict)]
+        actions = [a for o in ons for a in o.get("actions") or [] if isinstance(a, dict)]
+        refs = [a["functionRef"] for a in actions if isinstance(a.get("functionRef"), dict)]
+        return cls(found, ons, refs, events(doc), schedule(doc))
 
 
 def _match(have: list[Doc], want: list[Any]) -> list[tuple[Doc, Mapping[str, Any] | None]]:
     """Pair live items with desired ones: by name, else by position."""
+    if len(have) == 1 and len(want) == 1 and _plain_name(have[0]) and _plain_name(want[0]):
+        only = want[0]  # found by its name or at its position, the one is the one
+        return [(have[0], only if isinstance(only, dict) else None)]
+    return _match_each(have, want)
+
+
+def _match_each(have: list[Doc], want: list[Any]) -> list[tuple[Doc, Mapping[str, Any] | None]]:
+    """`_match` item by item, for any lists."""
     by_name = {w.get("name"): w for w in want if isinstance(w, dict) and w.get("name")}
     pairs: list[tuple[Doc, Mapping[str, Any] | None]] = []
     for i, item in enumerate(have):
@@ -89,6 +102,12 @@ def _match(have: list[Doc], want: list[Any]) -> list[tuple[Doc, Mapping[str, Any
             other = want[i]
         pairs.append((item, other))
     return pairs
+
+
+def _plain_name(item: Any) -> bool:
+    """No name, or a name that can be looked up (a list as a name is refused by the lookup)."""
+    name = item.get("name") if isinstance(item, dict) else None
+    return name is None or type(name) is str
 
 
 def _list(item: Mapping[str, Any] | None, key: str) -> list[Any]:

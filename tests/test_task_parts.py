@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler import taskdoc
 from tests.conftest import APP_A, APP_B, tasks_from
@@ -150,3 +152,59 @@ def test_a_document_tells_its_app(
 ) -> None:
     assert taskdoc.app_id(doc) == action_app
     assert taskdoc.app_of(doc) == app
+
+
+NAMED = st.one_of(
+    st.fixed_dictionaries({}, optional={"name": st.sampled_from(["a", "b", "", None, 1, ("x",)])}),
+    st.sampled_from(["scalar", None]),
+)
+
+
+@given(have=st.lists(NAMED, max_size=3), want=st.lists(NAMED, max_size=3))
+def test_pairing_one_item_at_once_agrees_with_pairing_item_by_item(
+    have: list[Any], want: list[Any]
+) -> None:
+    """`_match` answers a list of one at once; `_match_each` is the rule, for any lists."""
+    live = [item for item in have if isinstance(item, dict)]
+
+    def ids(pairs: list[tuple[Any, Any]]) -> list[tuple[int, int]]:
+        return [(id(a), id(b)) for a, b in pairs]
+
+    assert ids(taskdoc._match(live, want)) == ids(taskdoc._match_each(live, want))
+
+
+@given(
+    doc=st.recursive(
+        st.none() | st.text(max_size=1),
+        lambda inner: (
+            st.lists(inner)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "states",
+                        "onEvents",
+                        "actions",
+                        "functionRef",
+                        "events",
+                        "start",
+                        "schedule",
+                        "name",
+                    ]
+                ),
+                inner,
+            )
+        ),
+        max_leaves=12,
+    )
+)
+def test_parts_are_what_the_walkers_find(doc: Any) -> None:
+    if not isinstance(doc, dict):
+        doc = {"states": doc}
+    parts = taskdoc.Parts.of(doc)
+    assert parts == taskdoc.Parts(
+        taskdoc.states(doc),
+        taskdoc.on_events(doc),
+        taskdoc.function_refs(doc),
+        taskdoc.events(doc),
+        taskdoc.schedule(doc),
+    )
