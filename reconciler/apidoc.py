@@ -7,12 +7,11 @@ replaces with the real id once the upstream exists.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler import model
+from reconciler import model, normalize
 from reconciler.load import LoadedTask
 
 STATE_NAME = "reload"
@@ -175,7 +174,7 @@ def reload_state(
 
 
 def _full(data: Mapping[str, Any], ids: Mapping[str, str], marker: str) -> dict[str, Any]:
-    doc = {k: copy.deepcopy(v) for k, v in data.items() if k not in model.TOOL_KEYS}
+    doc = normalize.copy_doc({k: v for k, v in data.items() if k not in model.TOOL_KEYS})
     doc.setdefault("enabled", True)
     doc.setdefault("specVersion", model.SPEC_VERSION)
     doc.setdefault("version", model.WORKFLOW_VERSION)

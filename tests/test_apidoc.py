@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from reconciler import apidoc
@@ -212,3 +214,38 @@ def test_example_variables_differ_per_environment(env: str) -> None:
     assert task is not None
     action = apidoc.build(task, {}, MARKER)["states"][0]["onEvents"][0]["actions"][0]
     assert action["functionRef"]["arguments"]["appId"] == settings.vars["finance_app"]
+
+
+def test_full_form_document_is_a_deep_copy_even_of_anchored_parts() -> None:
+    tasks = tasks_from(
+        f"""
+        name: Up
+        reload: {{appId: {APP_A}}}
+        ---
+        name: Full
+        events:
+          - name: e1
+            type: com.qlik.v1.task.run.finished
+            source: system-events.task
+            correlation: &upstream
+              - {{contextAttributeName: id, taskRef: Up}}
+          - name: e2
+            type: com.qlik.v1.task.run.finished
+            source: system-events.task
+            correlation: *upstream
+        states:
+          - name: s
+            type: event
+            onEvents:
+              - eventRefs: [e1, e2]
+                actions:
+                  - functionRef: {{refName: app.reload, arguments: {{appId: {APP_B}}}}}
+        """
+    )
+    before = copy.deepcopy(tasks[1].data)
+    doc = apidoc.build(tasks[1], {"Up": "id-up"}, MARKER)
+    resolved = [{"contextAttributeName": "id", "contextAttributeValue": "id-up"}]
+    assert [e["correlation"] for e in doc["events"]] == [resolved, resolved]
+    assert tasks[1].data == before  # the file's data is not touched
+    doc["states"][0]["onEvents"][0]["eventRefs"].append("e3")
+    assert tasks[1].data == before
