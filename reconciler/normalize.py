@@ -85,10 +85,10 @@ def _nested_defaults(doc: Doc, ctx: Context) -> None:
             state["end"] = True
     for on_event in ctx.parts.on_events:
         on_event.setdefault("eventRefs", [])
-        for action in on_event.get("actions") or []:
-            args = (action.get("functionRef") or {}).get("arguments")
-            if isinstance(args, dict):
-                args.setdefault("partial", False)
+    for ref in ctx.parts.function_refs:
+        args = ref.get("arguments")
+        if isinstance(args, dict):
+            args.setdefault("partial", False)
     for event in ctx.parts.events:
         event.setdefault("correlation", [])
     schedule = ctx.parts.schedule

@@ -347,3 +347,20 @@ def test_fingerprint_ignores_runtime_metadata_but_not_fields() -> None:
     edited = {**live, "enabled": False}
     assert normalize.fingerprint(live) == normalize.fingerprint(ran)
     assert normalize.fingerprint(live) != normalize.fingerprint(edited)
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [["not an action"], [{"functionRef": "app.reload"}], {"name": "a mapping, not a list"}, [None]],
+    ids=["text", "text-function-ref", "mapping", "null"],
+)
+def test_a_malformed_action_is_compared_as_it_is(actions: Any) -> None:
+    """Actions of the wrong shape are a difference to show, never a crash of the comparison."""
+    live = {
+        "name": "t",
+        "states": [{"name": "s", "type": "event", "onEvents": [{"actions": actions}]}],
+    }
+    desired = {"name": "t", "states": [{"name": "s", "type": "event", "onEvents": [{}]}]}
+    have = normalize.normalize(live, desired=desired)
+    assert have["states"][0]["onEvents"][0]["actions"] == actions
+    assert normalize.changed_fields(normalize.normalize(desired), have) == ["states"]
