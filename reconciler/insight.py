@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler import preflight
 from reconciler.apidoc import placeholder_name
@@ -23,7 +23,9 @@ from reconciler.load import LoadedTask
 from reconciler.ownership import is_managed
 from reconciler.plan import Kind, Plan
 from reconciler.preflight import PlanProblem
-from reconciler.reloads import Collision, Reloader, collisions, per_hour, reloaders_of, starts
+
+if TYPE_CHECKING:
+    from reconciler.reloads import Collision
 
 CHART_HOURS = 24
 ASSUMED_MINUTES = 10
@@ -148,6 +150,9 @@ def day_chart(
     max_concurrent: int = DEFAULT_MAX_CONCURRENT,
 ) -> DayChart:
     """Reloads per hour over the next day before and after the plan, and the collisions after it."""
+    # Loaded here: a plan without a change draws no chart, and does without it.
+    from reconciler.reloads import Reloader, collisions, per_hour, reloaders_of, starts
+
     end = now + timedelta(hours=CHART_HOURS)
     migrating = {a.migrate_from for a in plan.actions if a.migrate_from}
     old_legacy = list(legacy or [])
