@@ -1,7 +1,8 @@
 """A live document that is the desired one verbatim: nothing to normalise, nothing to change.
 
 After an apply, a tenant that stores what it is sent answers with the document it was sent plus
-the fields it owns (`id`, `metadata`, ...), perhaps with a spec version of its own. Normalising
+the fields it owns (`id`, `metadata`, ...), perhaps with a spec version of its own and with
+the top-level fields git left out stated at their defaults (`keepActive: false`). Normalising
 both sides of such a pair only to find them equal is most of what a plan of an unchanged tree
 costs. `as_sent(desired, live)` answers the same question, "do `normalize(live, desired=desired)` and `normalize(desired)` agree?", with
 one comparison, but only where the answer is certain; everywhere else it says False and the plan
@@ -34,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.normalize import SERVER_OWNED
+from reconciler.normalize import SERVER_OWNED, TOP_DEFAULTS
 
 _NAME, _VALUE = "contextAttributeName", "contextAttributeValue"
 
@@ -45,18 +46,37 @@ the fields the service owns, and the spec version (a service stores the one of i
 
 
 def as_sent(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
-    """True when `live` equals `desired` but for the fields no rule reads (`UNREAD`), and
+    """True when `live` equals `desired` but for the fields no rule reads (`UNREAD`) and for
+    top-level fields git leaves out that the service states with their default (`keepActive:
+    false`, `description: ""`, ...: the rule "top-defaults" gives the desired side the same), and
     `desired` is plain (see the module): then the two normalise equal, and the plan has nothing
     to change. False says nothing: the documents are to be normalised and compared."""
-    unread = 0
-    for key in UNREAD:
-        unread += (key in live) - (key in desired)
-    if len(live) - unread != len(desired):
-        return False
+    stated = 0
     for key, value in desired.items():
-        if key not in UNREAD and (key not in live or live[key] != value):
+        if key in UNREAD:
+            continue
+        if key not in live or live[key] != value:
             return False
+        stated += 1
+    unread = sum(1 for key in UNREAD if key in live)
+    if len(live) != stated + unread and not _only_defaults_beside(desired, live):
+        return False
     return _plain(desired)
+
+
+_ABSENT = object()
+
+
+def _only_defaults_beside(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """Whether every field of `live` that `desired` does not state (and a rule reads) holds
+    what the rule "top-defaults" gives a document without it: the default, or null."""
+    for key, value in live.items():
+        if key in UNREAD or key in desired:
+            continue
+        default = TOP_DEFAULTS.get(key, _ABSENT)
+        if default is _ABSENT or not (value is None or value == default):
+            return False
+    return True
 
 
 def _plain(doc: Mapping[str, Any]) -> bool:

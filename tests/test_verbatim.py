@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from reconciler import apidoc, normalize, verbatim
 from reconciler.emulator import quirks as emulator_quirks
-from reconciler.model import MARKER, RUN_FINISHED
+from reconciler.model import MARKER, RUN_FINISHED, WORKFLOW_VERSION
 from tests.test_convergence import _load, desired_trees
 from tests.test_normalize import BASE, SCHEDULED
 
@@ -179,20 +179,56 @@ def _general(desired: Doc, live: Doc) -> bool:
     return normalize.normalize(live, desired=desired) == normalize.normalize(desired)
 
 
+FILLED_IN = st.dictionaries(
+    st.sampled_from([*normalize.TOP_DEFAULTS, "start", "key"]),
+    st.one_of(
+        st.none(),
+        NUMBERS,
+        TEXTS,
+        st.sampled_from([[], [MARKER], {}, WORKFLOW_VERSION]),
+    ),
+    max_size=3,
+)
+"""Top-level fields a service may state where git does not: their defaults, null, the values
+equal to a default (0 for false), and values that are not a default."""
+
+
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     desired=documents(),
     seed=st.integers(0, 2**16),
     unread=st.sampled_from([{}, OWNED, {"specVersion": "1.16.0"}, {**OWNED, "specVersion": None}]),
     unread_desired=st.sampled_from([{}, {"id": "t-0"}]),
+    filled_in=FILLED_IN,
 )
 def test_as_sent_only_where_the_rules_agree(
-    desired: Doc, seed: int, unread: Doc, unread_desired: Doc
+    desired: Doc, seed: int, unread: Doc, unread_desired: Doc, filled_in: Doc
 ) -> None:
     desired = {**desired, **unread_desired}
     live = {**_twin(copy.deepcopy(desired), random.Random(seed)), **unread}
+    live.update({k: v for k, v in filled_in.items() if k not in desired})
     if verbatim.as_sent(desired, live):
         assert _general(desired, live)
+
+
+@pytest.mark.parametrize(
+    ("filled_in", "accepted"),
+    [
+        ({"keepActive": False, "description": ""}, True),  # as the local tenant answers
+        ({"keepActive": None, "events": [], "enabled": False}, True),
+        ({"keepActive": True}, False),
+        ({"description": "set in the hub"}, False),
+        ({"start": None}, False),  # not a default the rule gives: normalised, not answered
+        ({"somethingNew": False}, False),
+    ],
+)
+def test_fields_the_service_fills_with_their_defaults_are_no_change(
+    filled_in: Doc, accepted: bool
+) -> None:
+    desired = {k: v for k, v in SCHEDULED.items() if k not in filled_in}
+    live = {**copy.deepcopy(desired), **OWNED, **filled_in}
+    assert verbatim.as_sent(desired, live) is accepted
+    assert _general(desired, live) or not accepted
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
