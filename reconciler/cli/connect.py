@@ -21,6 +21,7 @@ from reconciler import apidoc
 from reconciler.cli.output import err
 from reconciler.config import Settings
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.load import Steps, run_through
 from reconciler.model import MARKER
 from reconciler.profile import DEFAULT, Profile
 from reconciler.qlik.auth import Credentials, Secret
@@ -205,7 +206,7 @@ def connect(
 
 def connect_after_files(
     settings: Settings,
-    read: Callable[[], object],
+    read: Callable[[], Steps[object] | None],
     reads: float = 1000,
     writes: float = 100,
     on_retry: OnRetry | None = None,
@@ -215,7 +216,9 @@ def connect_after_files(
     try:
         return connect(settings, reads, writes, on_retry=on_retry)
     except ReconcilerError:
-        read()
+        reading = read()
+        if reading is not None:
+            run_through(reading)
         raise
 
 
