@@ -8,7 +8,7 @@ from pathlib import Path
 
 from reconciler.config import Settings
 from reconciler.errors import ConfigError, Problem, ProblemsFound
-from reconciler.load import LoadedTask, Steps, display_path, loading, paused_gc, run_through
+from reconciler.load import LoadedTask, display_path, load_tree, paused_gc
 from reconciler.validate import validate
 
 
@@ -30,13 +30,6 @@ def read_desired(
     An empty or missing tasks directory is an error unless `allow_empty`: an empty desired state
     would delete every managed task, and must never be the result of a mistake.
     """
-    return run_through(reading_desired(settings, now=now, allow_empty=allow_empty, cwd=cwd))
-
-
-def reading_desired(
-    settings: Settings, *, now: datetime | None, allow_empty: bool = False, cwd: Path | None = None
-) -> Steps[Desired]:
-    """`read_desired`, pausing after each file read (`load.loading`)."""
     root = cwd or Path.cwd()
     tasks_dir = settings.tasks_dir
     shown = display_path(tasks_dir, root)
@@ -50,7 +43,7 @@ def reading_desired(
     if not tasks_dir.is_dir():
         raise ConfigError(f"{shown} is not a directory of task files")
     with paused_gc():
-        result = yield from loading(tasks_dir, settings.vars, root=root)
+        result = load_tree(tasks_dir, settings.vars, root=root)
         problems = list(result.problems)
         problems.extend(validate(result.tasks, now=now, unreadable=result.unreadable_names))
     errors = [p for p in problems if p.severity == "error"]

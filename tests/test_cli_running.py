@@ -5,17 +5,16 @@ tenant's tasks."""
 from __future__ import annotations
 
 import asyncio
-import threading
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from reconciler.cli.connect import Tenant, open_tenant, run_async
-from reconciler.cli.planning import FILES_BETWEEN_PAGES, compute_plan, read_between_pages
+from reconciler.cli.planning import READING_SWITCH_SECONDS, compute_plan
 from reconciler.desired import Desired
 from reconciler.errors import ApiError, Problem, ProblemsFound
-from reconciler.load import Steps
 from reconciler.model import MARKER
 from reconciler.plan import Options, Plan
 from reconciler.qlik import Credentials, RetryPolicy, Secret
@@ -66,7 +65,7 @@ def _unreachable() -> Tenant:
     return Tenant(client=client, label=client.tenant_url, url=client.tenant_url)
 
 
-def _plan(read: Callable[[], Steps[Desired]], tenant: Tenant) -> Plan:
+def _plan(read: Callable[[], Desired], tenant: Tenant) -> Plan:
     async def run() -> Plan:
         async with tenant.client:
             plan, _, _ = await compute_plan(read, tenant, Options(marker=MARKER))
@@ -75,52 +74,32 @@ def _plan(read: Callable[[], Steps[Desired]], tenant: Tenant) -> Plan:
     return run_async(run())
 
 
-def test_the_listing_goes_on_between_the_files_until_it_is_done() -> None:
-    """While the listing goes on, the event loop runs between files (no thread reads beside it);
-    once the listing is done, the rest is read without turning the loop."""
-    turns = 0
+def test_the_files_are_read_switching_threads_often_and_the_interval_is_restored(
+    tmp_path: Path,
+) -> None:
+    seen: list[float] = []
 
-    async def listing() -> None:
-        nonlocal turns
-        for _ in range(3):
-            await asyncio.sleep(0)
-            turns += 1
-
-    seen: list[int] = []
-    threads: set[int] = set()
-
-    def read() -> Steps[Desired]:
-        for _ in range(6 * FILES_BETWEEN_PAGES):
-            seen.append(turns)
-            threads.add(threading.get_ident())
-            yield
+    def read() -> Desired:
+        seen.append(sys.getswitchinterval())
         return Desired(tasks=[])
 
-    async def run() -> Desired:
-        pages = asyncio.create_task(listing())
-        desired = await read_between_pages(read(), pages)
-        await pages
-        return desired
-
-    assert run_async(run()).tasks == []
-    assert threads == {threading.get_ident()}
-    between = seen[::FILES_BETWEEN_PAGES]
-    assert between == [0, 0, 1, 2, 3, 3]  # the loop turned between files, until the listing ended
+    before = sys.getswitchinterval()
+    plan = _plan(read, _local(tmp_path))
+    assert seen == [READING_SWITCH_SECONDS]
+    assert sys.getswitchinterval() == before
+    assert not plan.has_changes
 
 
 def test_problems_in_the_task_files_come_before_an_error_of_the_tenant() -> None:
     problem = Problem("tasks/a.yaml", 1, 1, "name: required")
 
-    def broken() -> Steps[Desired]:
-        yield
+    def broken() -> Desired:
         raise ProblemsFound([problem])
 
-    def empty() -> Steps[Desired]:
-        return Desired(tasks=[])
-        yield  # a generator that reads nothing
-
+    before = sys.getswitchinterval()
     with pytest.raises(ProblemsFound) as found:
         _plan(broken, _unreachable())
     assert found.value.problems == [problem]
+    assert sys.getswitchinterval() == before
     with pytest.raises(ApiError, match="could not connect"):
-        _plan(empty, _unreachable())
+        _plan(lambda: Desired(tasks=[]), _unreachable())

@@ -33,7 +33,7 @@ from reconciler.cli.options import (
 from reconciler.cli.output import echo_coloured, err, utc_now
 from reconciler.cli.planning import PLAN_COLOURS, compute_plan, plan_options, refuse_problems
 from reconciler.cli.progress import BarReporter, LineReporter, outcome_line
-from reconciler.cli.settings import reading_tree, settings_for
+from reconciler.cli.settings import read_tree, settings_for
 from reconciler.errors import ExitCode, ReconcilerError
 from reconciler.guard import Guard
 from reconciler.live import LiveReader
@@ -117,7 +117,7 @@ def apply_cmd(
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     reporter = LineReporter(typer.echo)
     saved = None
-    read = functools.partial(reading_tree, settings, allow_empty=allow_empty)
+    read = functools.partial(read_tree, settings, allow_empty=allow_empty, echo=False)
     if planfile is not None:
         saved, header = load_saved_plan(_read_saved(planfile))
     else:

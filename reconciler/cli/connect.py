@@ -21,7 +21,6 @@ from reconciler import apidoc
 from reconciler.cli.output import err
 from reconciler.config import Settings
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.load import Steps, run_through
 from reconciler.model import MARKER
 from reconciler.profile import DEFAULT, Profile
 from reconciler.qlik.auth import Credentials, Secret
@@ -206,7 +205,7 @@ def connect(
 
 def connect_after_files(
     settings: Settings,
-    read: Callable[[], Steps[object] | None],
+    read: Callable[[], object],
     reads: float = 1000,
     writes: float = 100,
     on_retry: OnRetry | None = None,
@@ -216,9 +215,7 @@ def connect_after_files(
     try:
         return connect(settings, reads, writes, on_retry=on_retry)
     except ReconcilerError:
-        reading = read()
-        if reading is not None:
-            run_through(reading)
+        read()
         raise
 
 

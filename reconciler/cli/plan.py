@@ -36,7 +36,7 @@ from reconciler.cli.planning import (
     plan_options,
     refuse_problems,
 )
-from reconciler.cli.settings import reading_tree, settings_for, zone
+from reconciler.cli.settings import read_tree, settings_for, zone
 from reconciler.errors import ExitCode
 from reconciler.insight import DEFAULT_MAX_CONCURRENT, Insight
 from reconciler.plan import Plan
@@ -82,7 +82,7 @@ def plan_cmd(
     Example: `reconciler plan --env prod --format markdown --out plan.json`
     """
     settings = settings_for(config, tasks, env, tenant)
-    read = functools.partial(reading_tree, settings, allow_empty=allow_empty)
+    read = functools.partial(read_tree, settings, allow_empty=allow_empty, echo=False)
     options = plan_options(
         settings, adopt=adopt, no_prune=no_prune, keep_legacy=keep_legacy, target=target
     )

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from reconciler.cli.output import err, utc_now
 from reconciler.config import Settings, resolve_settings
-from reconciler.desired import Desired, read_desired, reading_desired
+from reconciler.desired import Desired, read_desired
 from reconciler.errors import ConfigError
-from reconciler.load import Steps
 from reconciler.schedule import subdaily
 
 
@@ -39,12 +38,6 @@ def read_tree(settings: Settings, *, allow_empty: bool = False, echo: bool = Tru
         for warning in desired.warnings:
             err(str(warning))
     return desired
-
-
-def reading_tree(settings: Settings, *, allow_empty: bool = False) -> Steps[Desired]:
-    """`read_tree` without printing the warnings, pausing after each file (plan and apply list
-    the tenant between files)."""
-    return reading_desired(settings, now=utc_now(), allow_empty=allow_empty)
 
 
 def zone(name: str) -> tzinfo:
