@@ -34,6 +34,8 @@ class Guard:
         directory can cause, and refusing it would keep the duplicates."""
         self._check_creates(plan)
         deleting = plan.of(Kind.DELETE)
+        if not deleting:
+            return  # nothing to count, and the listing need not be read
         gone = {a.task_id for a in deleting}
         kept_names = {
             str(t.get("name"))

@@ -320,15 +320,9 @@ def _broken_chains(plan: Plan, live: Sequence[Mapping[str, Any]], marker: str) -
 
 def _guard(plan: Plan, live: Sequence[Mapping[str, Any]], marker: str) -> Iterable[str]:
     try:
-        Guard().check(plan, _guard_listing(plan, live), marker=marker)
+        Guard().check(plan, live, marker=marker)
     except GuardRefusedError as exc:
         yield f"apply will refuse this plan (exit 4) unless given --allow-mass-delete: {exc}"
-
-
-def _guard_listing(plan: Plan, live: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
-    """What the guard needs of the live listing: the guard reads it only to excuse deletes (of
-    duplicates), so a plan that deletes nothing needs none of it."""
-    return live if plan.of(Kind.DELETE) else ()
 
 
 def said_once(warnings: Iterable[Problem], problems: Sequence[PlanProblem]) -> list[Problem]:

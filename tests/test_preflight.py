@@ -233,9 +233,8 @@ def test_counting_only_what_a_plan_may_bring_finds_what_counting_all_finds(
     apps: dict[str, AppFacts] | None,
     expected: list[tuple[str, int, str]],
 ) -> None:
-    """A plan that creates and updates nothing counts no app's tasks, and the guard reads the
-    live listing only for a plan that deletes: the same problems and warnings as always."""
+    """A plan that creates and updates nothing counts no app's tasks: the same problems and
+    warnings as always."""
     quick = check(text, live, legacy, apps)
     monkeypatch.setattr(preflight, "_may_bring_tasks", lambda plan: True)
-    monkeypatch.setattr(preflight, "_guard_listing", lambda plan, live: live)
     assert check(text, live, legacy, apps) == quick
